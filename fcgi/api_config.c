@@ -1,0 +1,200 @@
+/*
+ * api_config.c — command line and environment of lastitem-api.
+ *
+ * The admin token is read from a file (--admin-token-file) or from
+ * LASTITEM_ADMIN_TOKEN, never from the command line, where ps would show it
+ * to every user of the machine.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_config.h"
+#include "li.h"
+
+static const char usage[] =
+"usage: lastitem-api [options]\n"
+"  --listen ADDR            unix socket path or host:port (default 127.0.0.1:9000)\n"
+"  --workers N              worker processes, each with one database connection\n"
+"                           (default: 2 per core, at least 2, at most 16)\n"
+"  --strategy NAME          default strategy: pessimistic (default), atomic,\n"
+"                           optimistic, or naive (needs --allow-unsafe)\n"
+"  --allow-unsafe           accept the naive strategy, which oversells\n"
+"  --admin-token-file FILE  POST /api/reset needs this bearer token\n"
+"                           (or set LASTITEM_ADMIN_TOKEN)\n"
+"  --db CONNINFO            libpq connection string or URI (default:\n"
+"                           DATABASE_URL, else libpq's PG* variables)\n"
+"  --backlog N              listen backlog (default 4096)\n"
+"  --drain-timeout SECONDS  on SIGTERM, how long in-flight requests may\n"
+"                           take before workers are killed (default 10)\n"
+"  --help, --version\n";
+
+int
+api_config_default_workers(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = cores > 0 ? cores * 2 : 4;
+
+	return (int)(n < 2 ? 2 : n > 16 ? 16 : n);
+}
+
+/* Parses a whole number from min to max; returns -1 when it is not one. */
+static long
+number(const char *s, long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
+		return -1;
+	return n;
+}
+
+/* Stores token (len bytes) without surrounding white space. */
+static int
+set_token(struct api_config *cfg, const char *token, size_t len,
+    const char *from, char *err, size_t errlen)
+{
+	while (len > 0 && strchr(" \t\r\n", token[len - 1]))
+		len--;
+	while (len > 0 && strchr(" \t\r\n", token[0])) {
+		token++;
+		len--;
+	}
+	if (len == 0 || len > API_ADMIN_TOKEN_MAX || memchr(token, '\n', len)) {
+		snprintf(err, errlen, "the admin token in %s must be one line of "
+		    "1 to %d characters", from, API_ADMIN_TOKEN_MAX);
+		return LI_ERROR;
+	}
+	memcpy(cfg->admin_token, token, len);
+	cfg->admin_token[len] = '\0';
+	cfg->admin_token_len = len;
+	return LI_OK;
+}
+
+static int
+read_token_file(struct api_config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	char buf[API_ADMIN_TOKEN_MAX + 4];
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return LI_ERROR;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return set_token(cfg, buf, n, path, err, errlen);
+}
+
+int
+api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
+	    OPT_VERSION };
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "strategy", required_argument, NULL, 's' },
+		{ "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
+		{ "admin-token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "db", required_argument, NULL, 'd' },
+		{ "backlog", required_argument, NULL, OPT_BACKLOG },
+		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *token_file = NULL, *env;
+	int c, s;
+	long n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = "127.0.0.1:9000";
+	cfg->workers = api_config_default_workers();
+	cfg->backlog = 4096;
+	cfg->default_strategy = STRATEGY_PESSIMISTIC;
+	cfg->drain_seconds = 10;
+	cfg->conninfo = (env = getenv("DATABASE_URL")) != NULL ? env : "";
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:w:s:d:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			cfg->listen = optarg;
+			break;
+		case 'w':
+			if ((n = number(optarg, 1, 256)) < 0) {
+				snprintf(err, errlen, "--workers takes 1 to 256");
+				return LI_ERROR;
+			}
+			cfg->workers = (int)n;
+			break;
+		case 's':
+			if ((s = strategy_from_name(optarg, strlen(optarg))) < 0) {
+				snprintf(err, errlen, "unknown strategy '%s'", optarg);
+				return LI_ERROR;
+			}
+			cfg->default_strategy = (enum strategy)s;
+			break;
+		case OPT_ALLOW_UNSAFE:
+			cfg->allow_unsafe = 1;
+			break;
+		case OPT_TOKEN_FILE:
+			token_file = optarg;
+			break;
+		case 'd':
+			cfg->conninfo = optarg;
+			break;
+		case OPT_BACKLOG:
+			if ((n = number(optarg, 1, 65535)) < 0) {
+				snprintf(err, errlen, "--backlog takes 1 to 65535");
+				return LI_ERROR;
+			}
+			cfg->backlog = (int)n;
+			break;
+		case OPT_DRAIN:
+			if ((n = number(optarg, 0, 3600)) < 0) {
+				snprintf(err, errlen, "--drain-timeout takes 0 to 3600");
+				return LI_ERROR;
+			}
+			cfg->drain_seconds = (int)n;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return LI_DECLINED;
+		case OPT_VERSION:
+			puts("lastitem-api " PACKAGE_VERSION);
+			return LI_DECLINED;
+		default:
+			snprintf(err, errlen, "see lastitem-api --help");
+			return LI_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return LI_ERROR;
+	}
+	if (strategy_is_unsafe(cfg->default_strategy) && !cfg->allow_unsafe) {
+		snprintf(err, errlen, "--strategy %s needs --allow-unsafe",
+		    strategy_name(cfg->default_strategy));
+		return LI_ERROR;
+	}
+	if (token_file != NULL)
+		return read_token_file(cfg, token_file, err, errlen);
+	if ((env = getenv("LASTITEM_ADMIN_TOKEN")) != NULL && *env != '\0')
+		return set_token(cfg, env, strlen(env), "LASTITEM_ADMIN_TOKEN",
+		    err, errlen);
+	return LI_OK;
+}

@@ -1,0 +1,267 @@
+/*
+ * api_main.c — lastitem-api, the prefork master of the FastCGI pool.
+ *
+ * The master opens the listening socket, forks the workers, and then does
+ * nothing but watch them: it never serves a request, so a request can never
+ * take it down. A worker that dies, whatever the reason, is replaced; one
+ * that dies right after it started is replaced after a pause, so a worker
+ * that cannot start does not turn into a fork loop.
+ *
+ * The master handles signals synchronously: they stay blocked and it takes
+ * them one at a time with sigtimedwait(), so there is no handler and no
+ * state shared with one. On SIGTERM or SIGINT it passes SIGTERM to every
+ * worker, which finishes the request in hand and exits (api_worker.c), waits
+ * up to --drain-timeout for them, kills what is left, and exits 0.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "api_config.h"
+#include "api_worker.h"
+#include "li.h"
+#include "log.h"
+
+/* A worker that lives less than this is taken to have failed to start. */
+#define QUICK_DEATH_SECONDS 1
+
+struct slot {
+	pid_t pid;                  /* 0: empty, waiting for respawn_at */
+	time_t started;
+	time_t respawn_at;
+};
+
+struct pool {
+	const struct api_config *cfg;
+	int listen_fd;
+	pid_t master;
+	struct slot *slots;
+	unsigned long restarts;
+};
+
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Forks the worker of slot i. Returns LI_OK or LI_ERROR (logged). */
+static int
+spawn(struct pool *pool, int i)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		pool->slots[i].respawn_at = monotonic_seconds() + 1;
+		return LI_ERROR;
+	}
+	if (pid == 0) {
+		/* A worker must not outlive its master, even one killed by -9. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != pool->master)
+			_exit(EXIT_SUCCESS);
+		free(pool->slots);
+		exit(api_worker_run(pool->cfg, pool->listen_fd));
+	}
+	pool->slots[i].pid = pid;
+	pool->slots[i].started = monotonic_seconds();
+	return LI_OK;
+}
+
+static int
+slot_of(const struct pool *pool, pid_t pid)
+{
+	for (int i = 0; i < pool->cfg->workers; i++)
+		if (pool->slots[i].pid == pid)
+			return i;
+	return -1;
+}
+
+static void
+describe_exit(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+}
+
+/* Reaps dead workers; when running, schedules their replacements. */
+static int
+reap(struct pool *pool, int running)
+{
+	char how[64];
+	int status, i, alive = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((i = slot_of(pool, pid)) < 0)
+			continue;
+		describe_exit(status, how, sizeof(how));
+		pool->slots[i].pid = 0;
+		if (!running)
+			continue;
+		pool->restarts++;
+		if (monotonic_seconds() - pool->slots[i].started < QUICK_DEATH_SECONDS) {
+			pool->slots[i].respawn_at = monotonic_seconds() + 1;
+			log_warn("worker %ld %s right after it started; restarting "
+			    "it in 1 s", (long)pid, how);
+		} else {
+			pool->slots[i].respawn_at = 0;
+			log_warn("worker %ld %s; restarting it", (long)pid, how);
+		}
+	}
+	for (i = 0; i < pool->cfg->workers; i++)
+		alive += pool->slots[i].pid != 0;
+	return alive;
+}
+
+static void
+respawn_due(struct pool *pool)
+{
+	time_t now = monotonic_seconds();
+
+	for (int i = 0; i < pool->cfg->workers; i++)
+		if (pool->slots[i].pid == 0 && pool->slots[i].respawn_at <= now &&
+		    spawn(pool, i) == LI_OK)
+			log_info("worker %ld started", (long)pool->slots[i].pid);
+}
+
+static void
+signal_workers(struct pool *pool, int sig)
+{
+	for (int i = 0; i < pool->cfg->workers; i++)
+		if (pool->slots[i].pid != 0)
+			kill(pool->slots[i].pid, sig);
+}
+
+/* Lets in-flight requests finish, then makes sure every worker is gone. */
+static void
+drain(struct pool *pool, const sigset_t *signals)
+{
+	time_t deadline = monotonic_seconds() + pool->cfg->drain_seconds;
+	struct timespec tick = { 0, 100 * 1000000L };
+	siginfo_t info;
+
+	signal_workers(pool, SIGTERM);
+	while (reap(pool, 0) > 0) {
+		if (monotonic_seconds() >= deadline) {
+			log_warn("workers still busy after %d s; killing them",
+			    pool->cfg->drain_seconds);
+			signal_workers(pool, SIGKILL);
+			while (reap(pool, 0) > 0)
+				(void)sigtimedwait(signals, &info, &tick);
+			return;
+		}
+		(void)sigtimedwait(signals, &info, &tick);
+	}
+}
+
+/* Opens the FastCGI socket: non-blocking (see api_worker.c), and for a unix
+ * socket writable by nginx's workers, whatever user they run as. */
+static int
+open_listener(const struct api_config *cfg)
+{
+	int fd, flags;
+
+	if (strchr(cfg->listen, ':') == NULL)
+		(void)unlink(cfg->listen);    /* a socket left by a killed master */
+	if ((fd = FCGX_OpenSocket(cfg->listen, cfg->backlog)) < 0) {
+		log_error("cannot listen on %s: %s", cfg->listen, strerror(errno));
+		return -1;
+	}
+	if (strchr(cfg->listen, ':') == NULL && chmod(cfg->listen, 0666) != 0)
+		log_warn("chmod %s: %s", cfg->listen, strerror(errno));
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		log_error("cannot make the listening socket non-blocking: %s",
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct api_config cfg;
+	struct pool pool;
+	struct timespec second = { 1, 0 };
+	sigset_t signals;
+	siginfo_t info;
+	char err[256];
+	int rc, sig;
+
+	log_set_program("lastitem-api");
+	rc = api_config_parse(&cfg, argc, argv, err, sizeof(err));
+	if (rc == LI_DECLINED)
+		return EXIT_SUCCESS;
+	if (rc != LI_OK) {
+		fprintf(stderr, "lastitem-api: %s\n", err);
+		return 2;
+	}
+
+	/* Block before forking, so every worker starts with them blocked. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGCHLD);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+
+	if (FCGX_Init() != 0) {
+		log_error("cannot initialise libfcgi");
+		return EXIT_FAILURE;
+	}
+	memset(&pool, 0, sizeof(pool));
+	pool.cfg = &cfg;
+	pool.master = getpid();
+	if ((pool.listen_fd = open_listener(&cfg)) < 0)
+		return EXIT_FAILURE;
+	if ((pool.slots = calloc((size_t)cfg.workers, sizeof(*pool.slots))) == NULL) {
+		log_error("out of memory");
+		return EXIT_FAILURE;
+	}
+
+	log_info("listening on %s with %d workers; default strategy %s; "
+	    "naive %s; reset %s", cfg.listen, cfg.workers,
+	    strategy_name(cfg.default_strategy),
+	    cfg.allow_unsafe ? "ALLOWED (--allow-unsafe: it oversells)" : "refused",
+	    cfg.admin_token_len > 0 ? "needs the admin token" : "is open to anyone");
+	respawn_due(&pool);
+
+	for (;;) {
+		sig = sigtimedwait(&signals, &info, &second);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		/* Reap on every turn: deaths can share one SIGCHLD. */
+		(void)reap(&pool, 1);
+		respawn_due(&pool);
+	}
+
+	log_info("stopping: letting in-flight requests finish");
+	drain(&pool, &signals);
+	close(pool.listen_fd);
+	if (strchr(cfg.listen, ':') == NULL)
+		(void)unlink(cfg.listen);
+	free(pool.slots);
+	log_info("stopped after %lu worker restarts", pool.restarts);
+	return EXIT_SUCCESS;
+}

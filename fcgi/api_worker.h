@@ -1,0 +1,16 @@
+/*
+ * api_worker.h — one worker of the pool: an accept loop over FastCGI.
+ */
+#ifndef LI_API_WORKER_H
+#define LI_API_WORKER_H
+
+#include "api_config.h"
+
+/*
+ * Serves requests on listen_fd until SIGTERM or SIGINT, then finishes the
+ * request in hand and returns the process exit status. Expects SIGTERM and
+ * SIGINT blocked on entry (the master forks with them blocked).
+ */
+int api_worker_run(const struct api_config *cfg, int listen_fd);
+
+#endif

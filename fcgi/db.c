@@ -1,0 +1,227 @@
+/*
+ * db.c — a worker's database connection.
+ *
+ * Each worker owns exactly one libpq connection for its whole life and uses
+ * it in blocking mode: a worker serves one request at a time, so there is
+ * nothing else it could do while it waits. Few connections are the point:
+ * one hot row serializes every purchase of it, and a crowd of backends
+ * queueing on that row lock only adds contention. nginx and the listen
+ * backlog hold the rest of the crowd.
+ *
+ * Every statement is prepared once per connection. Prepared statements live
+ * in the server session, so after a reconnect they are prepared again before
+ * the connection is used.
+ *
+ * When the database goes away (restart, pg_terminate_backend, network) the
+ * worker does not die: it drops the connection, answers 503 for as long as
+ * the database cannot be reached, and tries again with a backoff of 50 ms
+ * growing to 2 s, one attempt per interval, so a request never waits for a
+ * connection attempt the previous one just saw fail.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "db.h"
+#include "li.h"
+#include "log.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 2000
+
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+} statements[DB_STMT_COUNT] = {
+	[DB_PURCHASE_PESSIMISTIC] = { "purchase_pessimistic",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_pessimistic($1, $2::integer, $3, $4)", 4 },
+	[DB_PURCHASE_ATOMIC] = { "purchase_atomic",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_atomic($1, $2::integer, $3, $4)", 4 },
+	[DB_PURCHASE_OPTIMISTIC] = { "purchase_optimistic",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_optimistic($1, $2::integer, $3, $4)", 4 },
+	[DB_PURCHASE_NAIVE] = { "purchase_naive",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_naive($1, $2::integer, $3, $4)", 4 },
+	[DB_RESET] = { "reset",
+	    "SELECT lastitem.reset($1::integer)", 1 },
+	[DB_ITEMS] = { "items",
+	    "SELECT lastitem.items_json()", 0 },
+	[DB_ITEM] = { "item",
+	    "SELECT lastitem.item_json_by_id($1)", 1 },
+	[DB_ORDERS] = { "orders",
+	    "SELECT lastitem.orders_json($1, $2::integer)", 2 },
+	[DB_ORDER] = { "order",
+	    "SELECT lastitem.order_json_by_id($1::bigint)", 1 },
+	[DB_HEALTH] = { "health",
+	    "SELECT 1", 0 },
+};
+
+static void
+now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+void
+db_init(struct db *db, const char *conninfo)
+{
+	memset(db, 0, sizeof(*db));
+	db->conninfo = conninfo;
+	db->backoff_ms = BACKOFF_MIN_MS;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+}
+
+/* Schedules the next attempt and doubles the backoff. */
+static void
+db_back_off(struct db *db)
+{
+	now(&db->retry_at);
+	db->retry_at.tv_sec += db->backoff_ms / 1000;
+	db->retry_at.tv_nsec += (db->backoff_ms % 1000) * 1000000L;
+	if (db->retry_at.tv_nsec >= 1000000000L) {
+		db->retry_at.tv_sec++;
+		db->retry_at.tv_nsec -= 1000000000L;
+	}
+	db->backoff_ms *= 2;
+	if (db->backoff_ms > BACKOFF_MAX_MS)
+		db->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Prepares every statement. Returns LI_OK or LI_ERROR (logged). */
+static int
+db_prepare_all(struct db *db)
+{
+	for (int i = 0; i < DB_STMT_COUNT; i++) {
+		PGresult *res = PQprepare(db->conn, statements[i].name,
+		    statements[i].sql, statements[i].nparams, NULL);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		if (!ok)
+			log_error("cannot prepare %s: %s", statements[i].name,
+			    PQresultErrorMessage(res));
+		PQclear(res);
+		if (!ok)
+			return LI_ERROR;
+	}
+	return LI_OK;
+}
+
+/*
+ * Notices a connection the server has already closed while it sat idle
+ * (pg_terminate_backend, a restart): the server says so before it hangs
+ * up, so there is something to read on an idle socket. Checking first means
+ * a purchase is never sent down a dead connection, where it could not be
+ * told whether it ran.
+ */
+static void
+db_check_idle(struct db *db)
+{
+	struct pollfd pfd;
+
+	if (db->conn == NULL)
+		return;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0 || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("database connection lost");
+		db_close(db);
+		return;
+	}
+	if (poll(&pfd, 1, 0) > 0) {
+		PGresult *res;
+
+		if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+			log_warn("database connection lost: %s",
+			    PQerrorMessage(db->conn));
+			db_close(db);
+			return;
+		}
+		/* Nothing should be pending; discard whatever is. */
+		while (!PQisBusy(db->conn) && (res = PQgetResult(db->conn)) != NULL)
+			PQclear(res);
+	}
+}
+
+int
+db_ready(struct db *db)
+{
+	/* Later keywords win: the caller's conninfo overrides our defaults. */
+	static const char *const keys[] = {
+		"application_name", "connect_timeout", "dbname", NULL
+	};
+	const char *values[] = { "lastitem-api", "3", db->conninfo, NULL };
+	struct timespec t;
+
+	db_check_idle(db);
+	if (db->conn != NULL)
+		return LI_OK;
+	now(&t);
+	if (before(&t, &db->retry_at))
+		return LI_AGAIN;
+
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("cannot connect to the database: %s",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		goto fail;
+	}
+	if (db_prepare_all(db) != LI_OK)
+		goto fail;
+	if (db->ever_connected) {
+		db->reconnects++;
+		log_info("database connection regained");
+	}
+	db->ever_connected = 1;
+	db->backoff_ms = BACKOFF_MIN_MS;
+	return LI_OK;
+fail:
+	db_close(db);
+	db_back_off(db);
+	return LI_AGAIN;
+}
+
+PGresult *
+db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
+{
+	PGresult *res;
+
+	for (;;) {
+		if (db_ready(db) != LI_OK)
+			return NULL;
+		res = PQexecPrepared(db->conn, statements[stmt].name,
+		    statements[stmt].nparams, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			return res;
+		log_error("%s failed: %s", statements[stmt].name,
+		    res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+		PQclear(res);
+		if (PQstatus(db->conn) == CONNECTION_OK)
+			return NULL;    /* a statement error; the connection is fine */
+		log_warn("database connection lost");
+		db_close(db);
+		if (!retry)
+			return NULL;
+		retry = 0;
+	}
+}

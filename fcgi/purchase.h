@@ -1,0 +1,43 @@
+/*
+ * purchase.h — running a purchase in the database with one strategy.
+ */
+#ifndef LI_PURCHASE_H
+#define LI_PURCHASE_H
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "strategy.h"
+
+enum purchase_outcome {
+	PURCHASE_CREATED,      /* bought: 201 */
+	PURCHASE_REPLAYED,     /* the key's earlier order: 201, replayed */
+	PURCHASE_SOLD_OUT,     /* 409 sold_out */
+	PURCHASE_NOT_FOUND,    /* 404 */
+	PURCHASE_KEY_REUSED,   /* 422 */
+	PURCHASE_CONTENTION    /* optimistic gave up: 409 contention */
+};
+
+struct purchase_result {
+	enum purchase_outcome outcome;
+	long long order_id;         /* CREATED, REPLAYED */
+	int quantity_left;          /* the stock the database last saw */
+	int attempts;               /* compare-and-swap attempts (optimistic) */
+	const char *body;           /* the 201 body; points into res */
+	size_t body_len;
+	PGresult *res;              /* owned; purchase_result_free() */
+};
+
+/*
+ * Buys quantity of item_id for buyer with strategy s in one round trip.
+ * key is the Idempotency-Key or NULL. Returns LI_OK with *out filled, or
+ * LI_ERROR when the database is unavailable (the caller answers 503, and
+ * the client may retry with the same key).
+ */
+int purchase_execute(struct db *db, enum strategy s, const char *item_id,
+    int quantity, const char *buyer, const char *key,
+    struct purchase_result *out);
+
+void purchase_result_free(struct purchase_result *r);
+
+#endif

@@ -1,0 +1,74 @@
+-- The JSON shapes of API.md, rendered in one place.
+--
+-- The pool passes these strings through untouched, so an item or an order
+-- looks the same in every response (and, later, in every event) because
+-- exactly one function writes it. row_to_json over a sub-select keeps the
+-- field order of API.md and prints compact JSON.
+
+CREATE OR REPLACE FUNCTION lastitem.item_json(i lastitem.items) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT row_to_json(t)
+      FROM (SELECT i.id, i.name, i.description, i.image_url,
+                   i.quantity, i.initial_quantity, i.version) t
+$$;
+
+CREATE OR REPLACE FUNCTION lastitem.order_json(o lastitem.orders) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT row_to_json(t)
+      FROM (SELECT o.id, o.item_id, o.quantity, o.buyer, o.strategy,
+                   to_char(o.created_at AT TIME ZONE 'UTC',
+                           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at) t
+$$;
+
+-- The body of a 201 to a purchase: the order and the item's stock after it.
+CREATE OR REPLACE FUNCTION lastitem.purchase_json(o lastitem.orders,
+                                                  i lastitem.items) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT '{"order":' || lastitem.order_json(o)::text
+        || ',"item":' || (SELECT row_to_json(t)
+                             FROM (SELECT i.id, i.quantity, i.version) t)::text
+        || '}'
+$$;
+
+-- GET /api/items: {"items":[…]} ordered by id.
+CREATE OR REPLACE FUNCTION lastitem.items_json() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT '{"items":['
+        || coalesce(string_agg(lastitem.item_json(i)::text, ',' ORDER BY i.id), '')
+        || ']}'
+      FROM lastitem.items i
+$$;
+
+-- GET /api/items/{id}: one item, or NULL when there is none.
+CREATE OR REPLACE FUNCTION lastitem.item_json_by_id(p_id text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT lastitem.item_json(i)::text FROM lastitem.items i WHERE i.id = p_id
+$$;
+
+-- GET /api/orders: newest first, of one item or of all (p_item_id NULL).
+-- NULL when the item does not exist, so the caller can answer 404.
+CREATE OR REPLACE FUNCTION lastitem.orders_json(p_item_id text, p_limit integer)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+             WHEN p_item_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM lastitem.items WHERE id = p_item_id)
+             THEN NULL
+             ELSE '{"orders":['
+                  || coalesce((SELECT string_agg(lastitem.order_json(o)::text, ','
+                                                 ORDER BY o.id DESC)
+                                 FROM (SELECT *
+                                         FROM lastitem.orders
+                                        WHERE p_item_id IS NULL
+                                           OR item_id = p_item_id
+                                        ORDER BY id DESC
+                                        LIMIT p_limit) o), '')
+                  || ']}'
+           END
+$$;
+
+-- GET /api/orders/{id}: one order, or NULL.
+CREATE OR REPLACE FUNCTION lastitem.order_json_by_id(p_id bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT lastitem.order_json(o)::text FROM lastitem.orders o WHERE o.id = p_id
+$$;

@@ -1,0 +1,44 @@
+-- lastitem schema: the items for sale and the orders that bought them.
+--
+-- The database is the only place where a purchase is decided, so the rules
+-- that must never break live here as constraints, not in C:
+--   * stock never goes below zero          (items.quantity CHECK)
+--   * an idempotency key buys at most once (orders.idempotency_key UNIQUE)
+-- and the invariant every test checks,
+--   initial_quantity - quantity = sum(orders.quantity)   for every item,
+-- holds because every stock change and its order row are written in one
+-- transaction by the functions in strategies.sql.
+--
+-- Loading this file twice is harmless: everything is IF NOT EXISTS.
+
+CREATE SCHEMA IF NOT EXISTS lastitem;
+
+CREATE TABLE IF NOT EXISTS lastitem.items (
+    id               text    PRIMARY KEY
+                             CHECK (id ~ '^[a-z0-9][a-z0-9-]{0,63}$'),
+    name             text    NOT NULL,
+    description      text    NOT NULL DEFAULT '',
+    image_url        text    NOT NULL DEFAULT '',
+    quantity         integer NOT NULL CHECK (quantity >= 0),
+    initial_quantity integer NOT NULL CHECK (initial_quantity >= 0),
+    -- Grows by one on every change of the row, so a watcher can tell a
+    -- newer state from an older one whatever order events arrive in.
+    version          bigint  NOT NULL DEFAULT 1
+);
+
+CREATE TABLE IF NOT EXISTS lastitem.orders (
+    id              bigserial   PRIMARY KEY,
+    item_id         text        NOT NULL REFERENCES lastitem.items (id),
+    quantity        integer     NOT NULL CHECK (quantity BETWEEN 1 AND 100),
+    buyer           text        NOT NULL,
+    strategy        text        NOT NULL
+                                CHECK (strategy IN ('pessimistic', 'atomic',
+                                                    'optimistic', 'naive')),
+    -- NULL when the client sent no Idempotency-Key; UNIQUE ignores NULLs.
+    idempotency_key text        UNIQUE,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- GET /api/orders?item_id=… reads the newest orders of one item.
+CREATE INDEX IF NOT EXISTS orders_item_id_id_idx
+    ON lastitem.orders (item_id, id DESC);

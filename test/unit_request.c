@@ -1,0 +1,367 @@
+/*
+ * unit_request — the pool's parsers and validators, called directly.
+ *
+ * Every rule of API.md that the pool enforces before the database is checked
+ * here from both sides: what must pass and what must be refused, with the
+ * problem it must be refused with.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "li.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "strategy.h"
+#include "tap.h"
+
+#define S(lit) (lit), (sizeof(lit) - 1)
+
+static enum problem_code
+route(const char *method, const char *path, struct route *r)
+{
+	return route_match(method, path, r);
+}
+
+static void
+test_routes(void)
+{
+	struct route r;
+
+	is_int(route("GET", "/api/items", &r), PROBLEM_NONE, "GET /api/items");
+	is_int(r.id, ROUTE_ITEMS, "routes to items");
+	is_int(route("HEAD", "/api/items", &r), PROBLEM_NONE, "HEAD /api/items");
+	is_int(route("GET", "/api/items/charizard-1st-ed", &r), PROBLEM_NONE,
+	    "GET one item");
+	is_int(r.id, ROUTE_ITEM, "routes to item");
+	is_str(r.item_id, "charizard-1st-ed", "item id taken from the path");
+	is_int(route("POST", "/api/items/a-1/purchase", &r), PROBLEM_NONE,
+	    "POST purchase");
+	is_int(r.id, ROUTE_PURCHASE, "routes to purchase");
+	is_str(r.item_id, "a-1", "purchase item id");
+	is_int(route("GET", "/api/items/a-1/purchase", &r),
+	    PROBLEM_METHOD_NOT_ALLOWED, "GET purchase is 405");
+	is_str(r.allow, "POST", "purchase allows POST");
+	is_int(route("DELETE", "/api/items", &r), PROBLEM_METHOD_NOT_ALLOWED,
+	    "DELETE items is 405");
+	is_str(r.allow, "GET, HEAD", "items allow GET, HEAD");
+	is_int(route("GET", "/api/items/Charizard", &r), PROBLEM_NOT_FOUND,
+	    "upper case id is 404");
+	is_int(route("GET", "/api/items/-abc", &r), PROBLEM_NOT_FOUND,
+	    "id starting with - is 404");
+	is_int(route("GET", "/api/items/a'b", &r), PROBLEM_NOT_FOUND,
+	    "quote in id is 404");
+	is_int(route("GET", "/api/items/", &r), PROBLEM_NOT_FOUND,
+	    "empty id is 404");
+	is_int(route("GET", "/api/items/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &r),
+	    PROBLEM_NOT_FOUND, "65-character id is 404");
+	is_int(route("GET", "/api/items/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &r),
+	    PROBLEM_NONE, "64-character id is fine");
+	is_int(route("POST", "/api/items/a/purchase/x", &r), PROBLEM_NOT_FOUND,
+	    "extra segment is 404");
+	is_int(route("GET", "/api/orders", &r), PROBLEM_NONE, "GET orders");
+	is_int(route("GET", "/api/orders/42", &r), PROBLEM_NONE, "GET order 42");
+	is_int(r.order_id, 42, "order id parsed");
+	is_int(route("GET", "/api/orders/042", &r), PROBLEM_NOT_FOUND,
+	    "leading zero order id is 404");
+	is_int(route("GET", "/api/orders/0", &r), PROBLEM_NOT_FOUND,
+	    "order 0 is 404");
+	is_int(route("GET", "/api/orders/1x", &r), PROBLEM_NOT_FOUND,
+	    "non-numeric order id is 404");
+	is_int(route("GET", "/api/orders/99999999999999999999", &r),
+	    PROBLEM_NOT_FOUND, "order id past int64 is 404");
+	is_int(route("POST", "/api/reset", &r), PROBLEM_NONE, "POST reset");
+	is_int(route("GET", "/api/reset", &r), PROBLEM_METHOD_NOT_ALLOWED,
+	    "GET reset is 405");
+	is_int(route("GET", "/api/config", &r), PROBLEM_NONE, "GET config");
+	is_int(route("GET", "/api/health", &r), PROBLEM_NONE, "GET health");
+	is_int(route("GET", "/api/nothing", &r), PROBLEM_NOT_FOUND,
+	    "unknown path is 404");
+	is_int(route("GET", "/index.html", &r), PROBLEM_NOT_FOUND,
+	    "path outside /api is 404");
+}
+
+static void
+test_purchase_body(void)
+{
+	struct purchase_body b;
+	char detail[256];
+
+	is_int(request_purchase_body("", 0, &b, detail, sizeof(detail)),
+	    PROBLEM_NONE, "empty body takes the defaults");
+	is_int(b.quantity, 1, "default quantity 1");
+	is_str(b.buyer, "anonymous", "default buyer");
+	is_int(b.strategy, -1, "default strategy left to the pool");
+
+	is_int(request_purchase_body(S("{\"quantity\":3,\"buyer\":\"ana\","
+	    "\"strategy\":\"atomic\",\"extra\":[1,2]}"), &b, detail,
+	    sizeof(detail)), PROBLEM_NONE, "full body");
+	is_int(b.quantity, 3, "quantity read");
+	is_str(b.buyer, "ana", "buyer read");
+	is_int(b.strategy, STRATEGY_ATOMIC, "strategy read");
+
+	is_int(request_purchase_body(S("{\"buyer\":\"Zoë 🦄\"}"), &b, NULL, 0),
+	    PROBLEM_NONE, "non-ASCII buyer");
+	is_str(b.buyer, "Zoë 🦄", "non-ASCII buyer kept");
+	is_int(request_purchase_body(S("{\"buyer\":\"x'); DROP TABLE orders;--\"}"),
+	    &b, NULL, 0), PROBLEM_NONE, "SQL in buyer is just text");
+
+	is_int(request_purchase_body(S("{\"quantity\":0}"), &b, detail,
+	    sizeof(detail)), PROBLEM_BAD_REQUEST, "quantity 0 is 400");
+	ok(strstr(detail, "quantity") != NULL, "detail names the field: %s",
+	    detail);
+	is_int(request_purchase_body(S("{\"quantity\":101}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "quantity 101 is 400");
+	is_int(request_purchase_body(S("{\"quantity\":100}"), &b, NULL, 0),
+	    PROBLEM_NONE, "quantity 100 is fine");
+	is_int(request_purchase_body(S("{\"quantity\":-1}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "negative quantity is 400");
+	is_int(request_purchase_body(S("{\"quantity\":\"1\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "quantity as string is 400");
+	is_int(request_purchase_body(S("{\"quantity\":1.5}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "fractional quantity is 400");
+	is_int(request_purchase_body(S("{\"quantity\":1.0}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "quantity 1.0 is 400");
+	is_int(request_purchase_body(S("{\"quantity\":true}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "boolean quantity is 400");
+	is_int(request_purchase_body(S("{\"quantity\":null}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "null quantity is 400");
+	is_int(request_purchase_body(S("{\"quantity\":99999999999999999999999}"),
+	    &b, NULL, 0), PROBLEM_BAD_REQUEST, "huge quantity is 400");
+	is_int(request_purchase_body(S("{\"quantity\":4294967297}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "quantity that wraps to 1 in 32 bits is 400");
+
+	is_int(request_purchase_body(S("{\"buyer\":\"\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "empty buyer is 400");
+	is_int(request_purchase_body(S("{\"buyer\":\""
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"),
+	    &b, NULL, 0), PROBLEM_NONE, "64-character buyer is fine");
+	is_int(request_purchase_body(S("{\"buyer\":\""
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"),
+	    &b, NULL, 0), PROBLEM_BAD_REQUEST, "65-character buyer is 400");
+	is_int(request_purchase_body(S("{\"buyer\":\""
+	    "éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\"}"),
+	    &b, NULL, 0), PROBLEM_NONE,
+	    "64 two-byte characters count as 64");
+	is_int(request_purchase_body(S("{\"buyer\":\"a\\nb\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "newline in buyer is 400");
+	is_int(request_purchase_body(S("{\"buyer\":\"a\\u0000b\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "NUL in buyer is 400");
+	is_int(request_purchase_body(S("{\"buyer\":\"a\\u0085b\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "C1 control in buyer is 400");
+	is_int(request_purchase_body(S("{\"buyer\":\"\\ud800\"}"), &b, NULL, 0),
+	    PROBLEM_NONE, "lone surrogate escape is taken as U+FFFD");
+	is_str(b.buyer, "\xef\xbf\xbd", "so the buyer is still valid UTF-8");
+	is_int(request_purchase_body(S("{\"buyer\":42}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "numeric buyer is 400");
+
+	is_int(request_purchase_body(S("{\"strategy\":\"yolo\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "unknown strategy is 400");
+	is_int(request_purchase_body(S("{\"strategy\":\"naive\"}"), &b, NULL, 0),
+	    PROBLEM_NONE, "naive parses (the pool decides 403)");
+	is_int(b.strategy, STRATEGY_NAIVE, "naive read");
+	is_int(request_purchase_body(S("{\"strategy\":\"Atomic\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "strategy names are exact");
+
+	is_int(request_purchase_body(S("{"), &b, detail, sizeof(detail)),
+	    PROBLEM_BAD_REQUEST, "truncated JSON is 400");
+	ok(strstr(detail, "JSON") != NULL, "detail says JSON: %s", detail);
+	is_int(request_purchase_body(S("{} {}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "two values is 400");
+	is_int(request_purchase_body(S("{}  \r\n"), &b, NULL, 0),
+	    PROBLEM_NONE, "trailing white space is fine");
+	is_int(request_purchase_body(S("[1]"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "array body is 400");
+	is_int(request_purchase_body(S("\"x\""), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "string body is 400");
+	is_int(request_purchase_body(S("   "), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "white space only is 400");
+	is_int(request_purchase_body(S("{'quantity':1}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "single quotes are 400");
+	is_int(request_purchase_body(S("{\"buyer\":\"it's \\\"ok\\\"\"}"), &b,
+	    NULL, 0), PROBLEM_NONE, "quotes inside a string are fine");
+	is_str(b.buyer, "it's \"ok\"", "and kept");
+	is_int(request_purchase_body(S("{\"quantity\":1,}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "trailing comma is 400");
+	is_int(request_purchase_body(S("{\"buyer\":\"\xff\xfe\"}"), &b, detail,
+	    sizeof(detail)), PROBLEM_BAD_REQUEST, "invalid UTF-8 is 400");
+	ok(strstr(detail, "UTF-8") != NULL, "detail says UTF-8: %s", detail);
+	is_int(request_purchase_body(S("{\"buyer\":\"\xc0\xaf\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "overlong UTF-8 is 400");
+	is_int(request_purchase_body(S("{\"a\":[[[[[[[[[[[[1]]]]]]]]]]]]}"), &b,
+	    NULL, 0), PROBLEM_BAD_REQUEST, "deep nesting is 400");
+	{
+		const char with_nul[] = "{\"buyer\":\"a\0b\"}";
+		is_int(request_purchase_body(with_nul, sizeof(with_nul) - 1, &b,
+		    NULL, 0), PROBLEM_BAD_REQUEST, "raw NUL byte is 400");
+	}
+}
+
+static void
+test_reset_body(void)
+{
+	struct reset_body b;
+
+	is_int(request_reset_body("", 0, &b, NULL, 0), PROBLEM_NONE,
+	    "empty reset body");
+	is_int(b.has_quantity, 0, "no quantity");
+	is_int(request_reset_body(S("{\"quantity\":0}"), &b, NULL, 0),
+	    PROBLEM_NONE, "reset to 0");
+	is_int(b.has_quantity, 1, "quantity present");
+	is_int(b.quantity, 0, "quantity 0");
+	is_int(request_reset_body(S("{\"quantity\":1000000000}"), &b, NULL, 0),
+	    PROBLEM_NONE, "reset to a billion");
+	is_int(request_reset_body(S("{\"quantity\":1000000001}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "past a billion is 400");
+	is_int(request_reset_body(S("{\"quantity\":-1}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "negative reset is 400");
+	is_int(request_reset_body(S("{\"quantity\":\"5\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "string reset quantity is 400");
+}
+
+static void
+test_headers(void)
+{
+	char key[300];
+	const char *tok;
+	size_t len;
+
+	is_int(request_idempotency_key(NULL, NULL, 0), PROBLEM_NONE, "no key");
+	is_int(request_idempotency_key("abc-123_XYZ", NULL, 0), PROBLEM_NONE,
+	    "plain key");
+	is_int(request_idempotency_key("", NULL, 0), PROBLEM_BAD_REQUEST,
+	    "empty key is 400");
+	is_int(request_idempotency_key("a b", NULL, 0), PROBLEM_BAD_REQUEST,
+	    "key with a space is 400");
+	is_int(request_idempotency_key("caf\xc3\xa9", NULL, 0),
+	    PROBLEM_BAD_REQUEST, "non-ASCII key is 400");
+	memset(key, 'k', 255);
+	key[255] = '\0';
+	is_int(request_idempotency_key(key, NULL, 0), PROBLEM_NONE,
+	    "255-character key is fine");
+	key[255] = 'k';
+	key[256] = '\0';
+	is_int(request_idempotency_key(key, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "256-character key is 400");
+
+	is_int(request_content_type(NULL, 0, NULL, 0), PROBLEM_NONE,
+	    "no body needs no type");
+	is_int(request_content_type("application/json", 2, NULL, 0),
+	    PROBLEM_NONE, "application/json");
+	is_int(request_content_type("Application/JSON; charset=utf-8", 2, NULL, 0),
+	    PROBLEM_NONE, "type with parameters, any case");
+	is_int(request_content_type(NULL, 2, NULL, 0),
+	    PROBLEM_UNSUPPORTED_MEDIA_TYPE, "body without type is 415");
+	is_int(request_content_type("text/plain", 2, NULL, 0),
+	    PROBLEM_UNSUPPORTED_MEDIA_TYPE, "text/plain is 415");
+	is_int(request_content_type("application/jsonx", 2, NULL, 0),
+	    PROBLEM_UNSUPPORTED_MEDIA_TYPE, "application/jsonx is 415");
+
+	is_int(request_bearer_token("Bearer s3cret", &tok, &len), PROBLEM_NONE,
+	    "bearer token");
+	ok(len == 6 && memcmp(tok, "s3cret", 6) == 0, "token extracted");
+	is_int(request_bearer_token("bearer  s3cret ", &tok, &len), PROBLEM_NONE,
+	    "scheme any case, spaces trimmed");
+	ok(len == 6, "trimmed length");
+	is_int(request_bearer_token("Basic abc", &tok, &len), PROBLEM_UNAUTHORIZED,
+	    "basic auth refused");
+	is_int(request_bearer_token(NULL, &tok, &len), PROBLEM_UNAUTHORIZED,
+	    "no header refused");
+	is_int(request_bearer_token("Bearer ", &tok, &len), PROBLEM_UNAUTHORIZED,
+	    "empty token refused");
+
+	ok(request_token_equal(S("s3cret"), S("s3cret")), "equal tokens");
+	ok(!request_token_equal(S("s3creT"), S("s3cret")), "last byte differs");
+	ok(!request_token_equal(S("s3cre"), S("s3cret")), "prefix refused");
+	ok(!request_token_equal(S("s3cretx"), S("s3cret")), "longer refused");
+	ok(!request_token_equal(S("x"), "", 0), "no expected token never matches");
+}
+
+static void
+test_orders_query(void)
+{
+	struct orders_query q;
+
+	is_int(request_orders_query("", &q, NULL, 0), PROBLEM_NONE, "no query");
+	is_int(q.limit, 50, "default limit 50");
+	is_str(q.item_id, "", "all items");
+	is_int(request_orders_query("item_id=golden-ticket&limit=500", &q, NULL, 0),
+	    PROBLEM_NONE, "item and limit");
+	is_str(q.item_id, "golden-ticket", "item read");
+	is_int(q.limit, 500, "limit read");
+	is_int(request_orders_query("item_id=golden%2Dticket", &q, NULL, 0),
+	    PROBLEM_NONE, "percent-encoded item");
+	is_str(q.item_id, "golden-ticket", "percent-decoded");
+	is_int(request_orders_query("limit=0", &q, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "limit 0 is 400");
+	is_int(request_orders_query("limit=501", &q, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "limit 501 is 400");
+	is_int(request_orders_query("limit=abc", &q, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "limit abc is 400");
+	is_int(request_orders_query("limit=", &q, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "empty limit is 400");
+	is_int(request_orders_query("item_id=BAD", &q, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "malformed item_id is 400");
+	is_int(request_orders_query("item_id=a'%20OR%201=1", &q, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "SQL in item_id is 400");
+	is_int(request_orders_query("item_id=a&item_id=b", &q, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "repeated item_id is 400");
+	is_int(request_orders_query("item_id=%zz", &q, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "bad escape is 400");
+	is_int(request_orders_query("item_id=%2", &q, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "cut escape is 400");
+	is_int(request_orders_query("foo=bar&&x", &q, NULL, 0), PROBLEM_NONE,
+	    "unknown parameters are ignored");
+}
+
+static void
+test_problem_and_response(void)
+{
+	struct response r;
+	char *json;
+
+	is_int(problem_status(PROBLEM_SOLD_OUT), 409, "sold_out is 409");
+	is_int(problem_status(PROBLEM_CONTENTION), 409, "contention is 409");
+	is_int(problem_status(PROBLEM_IDEMPOTENCY_KEY_REUSED), 422, "422");
+	is_str(problem_name(PROBLEM_UNSUPPORTED_MEDIA_TYPE),
+	    "unsupported_media_type", "code name");
+	json = problem_json(PROBLEM_SOLD_OUT, "a \"quoted\" </detail>");
+	is_str(json, "{\"type\":\"about:blank\",\"title\":\"Sold out\","
+	    "\"status\":409,\"code\":\"sold_out\","
+	    "\"detail\":\"a \\\"quoted\\\" </detail>\"}", "problem+json body");
+	free(json);
+
+	response_init(&r);
+	response_problem(&r, PROBLEM_UNAVAILABLE, NULL);
+	is_int(r.status, 503, "503 response");
+	is_str(r.content_type, "application/problem+json", "problem media type");
+	ok(strstr(r.headers, "Retry-After: 1\r\n") != NULL, "503 has Retry-After");
+	response_free(&r);
+	response_init(&r);
+	response_problem(&r, PROBLEM_UNAUTHORIZED, NULL);
+	ok(strstr(r.headers, "WWW-Authenticate: Bearer") != NULL,
+	    "401 has WWW-Authenticate");
+	response_free(&r);
+
+	is_int(strategy_from_name(S("optimistic")), STRATEGY_OPTIMISTIC,
+	    "strategy by name");
+	is_int(strategy_from_name(S("optimisti")), -1, "prefix is no strategy");
+	ok(strategy_is_unsafe(STRATEGY_NAIVE) &&
+	    !strategy_is_unsafe(STRATEGY_PESSIMISTIC), "only naive is unsafe");
+}
+
+int
+main(void)
+{
+	test_routes();
+	test_purchase_body();
+	test_reset_body();
+	test_headers();
+	test_orders_query();
+	test_problem_and_response();
+	return tap_done();
+}
