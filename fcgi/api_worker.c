@@ -92,13 +92,23 @@ request_path(FCGX_Request *fr, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * Writes the response. The head is formatted with snprintf, not
+ * FCGX_FPrintF: libfcgi has a printf of its own that lacks %zu.
+ */
 static void
 write_response(FCGX_Request *fr, const struct response *resp)
 {
-	FCGX_FPrintF(fr->out, "Status: %d %s\r\nContent-Type: %s\r\n"
+	char head[256];
+	int n;
+
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n"
 	    "Cache-Control: no-store\r\nContent-Length: %zu\r\n",
 	    resp->status, response_reason(resp->status), resp->content_type,
 	    resp->body_len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;         /* cannot happen: every part is short and fixed */
+	FCGX_PutStr(head, n, fr->out);
 	if (resp->headers_len > 0)
 		FCGX_PutStr(resp->headers, (int)resp->headers_len, fr->out);
 	FCGX_PutStr("\r\n", 2, fr->out);

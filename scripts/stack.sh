@@ -1,0 +1,214 @@
+# stack.sh — start and stop the processes of one lastitem stack.
+#
+# Sourced by `make run` (scripts/run.sh), every integration test (through
+# test/lib.sh) and `make bench`, so that all of them run the stack the same
+# way: a private PostgreSQL cluster, the FastCGI pool and nginx, all living in
+# one directory, $STACK_DIR.
+#
+#   $STACK_DIR/pg/data   the cluster          $STACK_DIR/pg/sock  its socket
+#   $STACK_DIR/api.sock  the pool's socket    $STACK_DIR/nginx    nginx's files
+#   $STACK_DIR/*.log     what each process said
+#
+# PostgreSQL refuses to run as root, so when we are root it runs as the
+# unprivileged user $PG_USER (postgres by default), which owns pg/.
+#
+# Needs from the build: LI_SRCDIR, LI_BUILDDIR, PG_BINDIR, NGINX_BIN.
+
+: "${PG_USER:=postgres}"
+: "${PG_PORT:=5432}"
+
+STACK_PG_EXTERNAL=   # set when DATABASE_URL or PG* name a server of the user's
+
+stack_die() {
+    echo "lastitem: $*" >&2
+    exit 1
+}
+
+# Runs a command as the owner of the cluster.
+stack_as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        (cd / && runuser -u "$PG_USER" -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# stack_init DIR: makes DIR the stack's home.
+stack_init() {
+    STACK_DIR=$1
+    mkdir -p "$STACK_DIR" || stack_die "cannot create $STACK_DIR"
+    # nginx's workers and PostgreSQL run as other users: let them through.
+    chmod 755 "$STACK_DIR"
+    STACK_PG_SOCK=$STACK_DIR/pg/sock
+    STACK_API_SOCK=$STACK_DIR/api.sock
+    [ ${#STACK_PG_SOCK} -lt 90 ] ||
+        stack_die "$STACK_DIR is too deep for a unix socket path; use a shorter one"
+}
+
+# ------------------------------------------------------------- PostgreSQL
+
+# The libpq connection string of the superuser, for loading the schema.
+stack_admin_conninfo() {
+    if [ -n "$STACK_PG_EXTERNAL" ]; then
+        echo "${DATABASE_URL:-}"
+    else
+        echo "host=$STACK_PG_SOCK port=$PG_PORT dbname=lastitem user=postgres"
+    fi
+}
+
+# The libpq connection string the pool uses: the restricted role.
+stack_app_conninfo() {
+    if [ -n "$STACK_PG_EXTERNAL" ]; then
+        echo "${DATABASE_URL:-}"
+    else
+        echo "host=$STACK_PG_SOCK port=$PG_PORT dbname=lastitem user=lastitem_app"
+    fi
+}
+
+stack_psql() {
+    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$(stack_admin_conninfo)" "$@"
+}
+
+# Prints one value of a query, as the superuser.
+stack_sql() {
+    "$PG_BINDIR/psql" -X -At -v ON_ERROR_STOP=1 "$(stack_admin_conninfo)" -c "$1"
+}
+
+# pg_init: creates the cluster unless it exists. Extra settings come from
+# $STACK_PG_SETTINGS (lines of postgresql.conf).
+pg_init() {
+    local pg=$STACK_DIR/pg
+    [ -x "$PG_BINDIR/initdb" ] ||
+        stack_die "no $PG_BINDIR/initdb: install the Debian package postgresql"
+    if [ -f "$pg/data/PG_VERSION" ]; then
+        return 0
+    fi
+    mkdir -p "$pg/data" "$pg/sock"
+    if [ "$(id -u)" = 0 ]; then
+        id "$PG_USER" >/dev/null 2>&1 ||
+            stack_die "running as root needs the unprivileged user '$PG_USER' for PostgreSQL"
+        chown -R "$PG_USER" "$pg"
+    fi
+    stack_as_pg "$PG_BINDIR/initdb" -D "$pg/data" -U postgres -A trust \
+        -E UTF8 --locale=C.UTF-8 --no-sync >"$pg/initdb.log" 2>&1 ||
+        { cat "$pg/initdb.log" >&2; stack_die "initdb failed"; }
+    {
+        echo "# lastitem: unix socket only, in the run directory"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$pg/sock'"
+        echo "port = $PG_PORT"
+        echo "max_connections = 300"
+        echo "logging_collector = off"
+        printf '%s\n' "${STACK_PG_SETTINGS:-}"
+    } >>"$pg/data/postgresql.conf"
+}
+
+pg_start() {
+    local pg=$STACK_DIR/pg
+    stack_as_pg "$PG_BINDIR/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
+        start >/dev/null || { tail -20 "$pg/postgres.log" >&2; stack_die "PostgreSQL did not start"; }
+}
+
+pg_stop() {
+    [ -f "$STACK_DIR/pg/data/postmaster.pid" ] || return 0
+    stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" -m "${1:-fast}" -w \
+        stop >/dev/null 2>&1 || true
+}
+
+# pg_load_schema: creates the database when missing, then loads sql/ (which
+# is harmless to load again).
+pg_load_schema() {
+    if [ -z "$STACK_PG_EXTERNAL" ]; then
+        local exists
+        exists=$("$PG_BINDIR/psql" -X -At "host=$STACK_PG_SOCK port=$PG_PORT dbname=postgres user=postgres" \
+            -c "SELECT 1 FROM pg_database WHERE datname = 'lastitem'") || stack_die "cannot reach PostgreSQL"
+        [ "$exists" = 1 ] ||
+            "$PG_BINDIR/createdb" -h "$STACK_PG_SOCK" -p "$PG_PORT" -U postgres lastitem ||
+            stack_die "createdb failed"
+    fi
+    stack_psql -f "$LI_SRCDIR/sql/lastitem.sql" >/dev/null || stack_die "loading sql/ failed"
+}
+
+# pg_up: a ready database, private unless DATABASE_URL or PGHOST/PGDATABASE
+# point at one of the user's.
+pg_up() {
+    if [ -n "${DATABASE_URL:-}" ] || [ -n "${PGHOST:-}${PGDATABASE:-}" ]; then
+        STACK_PG_EXTERNAL=1
+    else
+        pg_init
+        pg_start
+    fi
+    pg_load_schema
+}
+
+# ------------------------------------------------------------- the pool
+
+# pool_start [lastitem-api options…]: starts the pool on $STACK_API_SOCK.
+pool_start() {
+    rm -f "$STACK_API_SOCK"
+    "$LI_BUILDDIR/fcgi/lastitem-api" --listen "$STACK_API_SOCK" \
+        --db "$(stack_app_conninfo)" "$@" >>"$STACK_DIR/api.log" 2>&1 &
+    POOL_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        [ -S "$STACK_API_SOCK" ] && return 0
+        kill -0 "$POOL_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -5 "$STACK_DIR/api.log" >&2
+    stack_die "the pool did not start"
+}
+
+# pool_stop: SIGTERM, then wait for the drain.
+pool_stop() {
+    [ -n "${POOL_PID:-}" ] || return 0
+    kill -TERM "$POOL_PID" 2>/dev/null || true
+    wait "$POOL_PID" 2>/dev/null || true
+    POOL_PID=
+}
+
+# The pids of the pool's workers.
+pool_workers() {
+    [ -n "${POOL_PID:-}" ] && cat /proc/"$POOL_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
+}
+
+# ------------------------------------------------------------- nginx
+
+# nginx_start PORT [HOST]: nginx on HOST:PORT in front of the pool.
+nginx_start() {
+    local port=$1 host=${2:-127.0.0.1} dir=$STACK_DIR/nginx user_line=
+    mkdir -p "$dir/tmp"
+    [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
+    sed -e "s|@USER_LINE@|$user_line|" \
+        -e "s|@LISTEN@|$host:$port|" \
+        -e "s|@RUN_DIR@|$dir|g" \
+        -e "s|@PUBLIC_DIR@|$LI_SRCDIR/public|" \
+        -e "s|@API_SOCKET@|$STACK_API_SOCK|" \
+        "$LI_SRCDIR/nginx/lastitem.conf.in" >"$dir/nginx.conf"
+    "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        >>"$STACK_DIR/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    STACK_URL=http://$host:$port
+    local i
+    for i in $(seq 1 100); do
+        curl -s -o /dev/null "$STACK_URL/" && return 0
+        kill -0 "$NGINX_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$dir/error.log" >&2
+    stack_die "nginx did not start on $host:$port"
+}
+
+nginx_stop() {
+    [ -n "${NGINX_PID:-}" ] || return 0
+    kill -QUIT "$NGINX_PID" 2>/dev/null || true
+    wait "$NGINX_PID" 2>/dev/null || true
+    NGINX_PID=
+}
+
+# stack_down: stops what is running, front to back.
+stack_down() {
+    nginx_stop
+    pool_stop
+    [ -n "$STACK_PG_EXTERNAL" ] || pg_stop fast
+}
