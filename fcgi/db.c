@@ -55,7 +55,7 @@ static const struct {
 	[DB_ITEM] = { "item",
 	    "SELECT lastitem.item_json_by_id($1)", 1 },
 	[DB_ORDERS] = { "orders",
-	    "SELECT lastitem.orders_json($1, $2::integer)", 2 },
+	    "SELECT lastitem.orders_json($1, $2::integer, $3::bigint)", 3 },
 	[DB_ORDER] = { "order",
 	    "SELECT lastitem.order_json_by_id($1::bigint)", 1 },
 	[DB_HEALTH] = { "health",

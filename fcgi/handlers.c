@@ -67,8 +67,8 @@ handle_orders(struct handler_ctx *ctx, const struct http_request *req,
     struct response *resp)
 {
 	struct orders_query q;
-	char detail[DETAIL_MAX], limit[16];
-	const char *params[2];
+	char detail[DETAIL_MAX], limit[16], before[32];
+	const char *params[3];
 	enum problem_code rc;
 
 	rc = request_orders_query(req->query, &q, detail, sizeof(detail));
@@ -79,6 +79,8 @@ handle_orders(struct handler_ctx *ctx, const struct http_request *req,
 	snprintf(limit, sizeof(limit), "%d", q.limit);
 	params[0] = q.item_id[0] != '\0' ? q.item_id : NULL;
 	params[1] = limit;
+	snprintf(before, sizeof(before), "%lld", q.before);
+	params[2] = q.before > 0 ? before : NULL;
 	snprintf(detail, sizeof(detail), "no item %s", q.item_id);
 	reply_json_value(resp, db_exec(ctx->db, DB_ORDERS, params, 1), 200, detail);
 }

@@ -406,12 +406,13 @@ request_orders_query(const char *query, struct orders_query *out,
     char *detail, size_t size)
 {
 	const char *p = query, *amp, *eq;
-	int seen_item = 0, seen_limit = 0;
+	int seen_item = 0, seen_limit = 0, seen_before = 0;
 	char key[16], value[LI_ITEM_ID_MAX + 2];
 	long klen, vlen;
 
 	out->item_id[0] = '\0';
 	out->limit = LI_ORDERS_LIMIT_DEF;
+	out->before = 0;
 	if (p == NULL)
 		return PROBLEM_NONE;
 	while (*p != '\0') {
@@ -441,6 +442,13 @@ request_orders_query(const char *query, struct orders_query *out,
 				    "limit must appear once and be a whole "
 				    "number from 1 to %d", LI_ORDERS_LIMIT_MAX);
 			out->limit = (int)n;
+		} else if (klen >= 0 && strcmp(key, "before") == 0) {
+			long long n = vlen < 0 ? -1 : parse_decimal(value,
+			    (size_t)vlen, 1, LLONG_MAX);
+			if (seen_before++ || n < 0)
+				return fail(PROBLEM_BAD_REQUEST, detail, size,
+				    "before must appear once and be an order id");
+			out->before = n;
 		}
 		/* Other parameters are ignored, as unknown JSON fields are. */
 		p = *amp == '&' ? amp + 1 : amp;

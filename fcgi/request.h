@@ -96,9 +96,10 @@ enum problem_code request_reset_body(const char *body, size_t len,
 struct orders_query {
 	char item_id[LI_ITEM_ID_MAX + 1];      /* "" for all items */
 	int limit;                             /* 1 … 500, default 50 */
+	long long before;                      /* only older orders; 0: none */
 };
 
-/* Parses ?item_id=…&limit=… of GET /api/orders. */
+/* Parses ?item_id=…&limit=…&before=… of GET /api/orders. */
 enum problem_code request_orders_query(const char *query,
     struct orders_query *out, char *detail, size_t detail_size);
 

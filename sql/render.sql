@@ -45,9 +45,14 @@ LANGUAGE sql STABLE AS $$
     SELECT lastitem.item_json(i)::text FROM lastitem.items i WHERE i.id = p_id
 $$;
 
--- GET /api/orders: newest first, of one item or of all (p_item_id NULL).
+-- Replaced by the three-argument form below (paging).
+DROP FUNCTION IF EXISTS lastitem.orders_json(text, integer);
+
+-- GET /api/orders: newest first, of one item or of all (p_item_id NULL),
+-- older than order p_before when it is given (paging back through history).
 -- NULL when the item does not exist, so the caller can answer 404.
-CREATE OR REPLACE FUNCTION lastitem.orders_json(p_item_id text, p_limit integer)
+CREATE OR REPLACE FUNCTION lastitem.orders_json(p_item_id text, p_limit integer,
+                                                p_before bigint)
 RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT CASE
@@ -59,8 +64,10 @@ LANGUAGE sql STABLE AS $$
                                                  ORDER BY o.id DESC)
                                  FROM (SELECT *
                                          FROM lastitem.orders
-                                        WHERE p_item_id IS NULL
-                                           OR item_id = p_item_id
+                                        WHERE (p_item_id IS NULL
+                                               OR item_id = p_item_id)
+                                          AND (p_before IS NULL
+                                               OR id < p_before)
                                         ORDER BY id DESC
                                         LIMIT p_limit) o), '')
                   || ']}'

@@ -36,7 +36,7 @@ GRANT EXECUTE ON FUNCTION
     lastitem.reset(integer),
     lastitem.items_json(),
     lastitem.item_json_by_id(text),
-    lastitem.orders_json(text, integer),
+    lastitem.orders_json(text, integer, bigint),
     lastitem.order_json_by_id(bigint),
     lastitem.item_json(lastitem.items),
     lastitem.order_json(lastitem.orders)

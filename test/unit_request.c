@@ -314,6 +314,13 @@ test_orders_query(void)
 	    PROBLEM_BAD_REQUEST, "bad escape is 400");
 	is_int(request_orders_query("item_id=%2", &q, NULL, 0),
 	    PROBLEM_BAD_REQUEST, "cut escape is 400");
+	is_int(request_orders_query("limit=2&before=1234", &q, NULL, 0),
+	    PROBLEM_NONE, "before");
+	is_int(q.before, 1234, "before read");
+	is_int(request_orders_query("before=0", &q, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "before 0 is 400");
+	is_int(request_orders_query("before=-5", &q, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "negative before is 400");
 	is_int(request_orders_query("foo=bar&&x", &q, NULL, 0), PROBLEM_NONE,
 	    "unknown parameters are ignored");
 }
