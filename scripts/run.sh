@@ -1,0 +1,84 @@
+# run.sh — `make run`: the whole lastitem stack, in the foreground.
+#
+# A private PostgreSQL cluster in ./run/pg (created on the first run; its data
+# is kept between runs), unless DATABASE_URL or PGHOST/PGDATABASE point at a
+# server of yours; the schema and demo data loaded (harmless when loaded
+# again); the pool with --allow-unsafe, so the naive strategy can show the
+# bug; nginx on $PORT (8080). While it runs it watches its processes and
+# restarts any that dies, saying so. Ctrl-C stops everything it started.
+set -u
+. "$LI_SRCDIR/scripts/stack.sh"
+
+PORT=${PORT:-8080}
+HOST=${HOST:-127.0.0.1}
+RUN_DIR=${RUN_DIR:-$LI_BUILDDIR/run}
+
+say() {
+    printf '%s lastitem: %s\n' "$(date -u +%H:%M:%S)" "$*"
+}
+
+stopping=0
+shutdown() {
+    stopping=1
+    trap '' INT TERM
+    say "stopping (the data stays in $RUN_DIR/pg)"
+    stack_down
+    exit 0
+}
+trap shutdown INT TERM
+# A failed start (stack_die) must not leave the others running.
+trap stack_down EXIT
+
+stack_init "$RUN_DIR"
+pg_up
+pool_start --allow-unsafe
+nginx_start "$PORT" "$HOST"
+
+url="http://localhost:$PORT"
+[ "$HOST" = 127.0.0.1 ] || [ "$HOST" = localhost ] || url="http://$HOST:$PORT"
+stampede="test/stampede -n 200 --reset"
+[ "$PORT" = 8080 ] || stampede="$stampede -u $url"
+if [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
+    reset_note="reset needs the admin token (LASTITEM_ADMIN_TOKEN)"
+else
+    reset_note="reset is OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN to protect it)"
+fi
+cat <<BANNER
+
+  lastitem is up:  $url/
+  API:             $url/api/items
+  stampede:        $stampede        (from $LI_SRCDIR)
+  naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
+  reset:           $reset_note
+  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg, durable (fsync and synchronous commit on)")
+  logs:            $RUN_DIR/*.log, $RUN_DIR/nginx/*.log
+
+  Ctrl-C stops it all.
+
+BANNER
+
+# Supervise: a process that dies is restarted, and the restart is logged.
+pg_alive() {
+    [ -n "$STACK_PG_EXTERNAL" ] && return 0
+    stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" status >/dev/null 2>&1
+}
+while [ "$stopping" = 0 ]; do
+    sleep 1
+    if ! pg_alive; then
+        say "PostgreSQL is not running; starting it again"
+        pg_start && say "PostgreSQL is back"
+    fi
+    if ! kill -0 "$POOL_PID" 2>/dev/null; then
+        wait "$POOL_PID" 2>/dev/null
+        say "the pool (lastitem-api) exited with status $?; starting it again"
+        pool_start --allow-unsafe && say "the pool is back"
+    fi
+    if ! kill -0 "$NGINX_PID" 2>/dev/null; then
+        wait "$NGINX_PID" 2>/dev/null
+        say "nginx exited with status $?; starting it again"
+        nginx_kill_orphans
+        nginx_start "$PORT" "$HOST" && say "nginx is back"
+    else
+        nginx_note_workers    # nginx replaces a worker that dies
+    fi
+done

@@ -191,12 +191,31 @@ nginx_start() {
     STACK_URL=http://$host:$port
     local i
     for i in $(seq 1 100); do
-        curl -s -o /dev/null "$STACK_URL/" && return 0
+        # Ours must be alive too: an answer could come from someone else.
+        if curl -s -o /dev/null "$STACK_URL/" && kill -0 "$NGINX_PID" 2>/dev/null; then
+            nginx_note_workers
+            return 0
+        fi
         kill -0 "$NGINX_PID" 2>/dev/null || break
         sleep 0.05
     done
-    cat "$dir/error.log" >&2
+    tail -5 "$dir/error.log" >&2
     stack_die "nginx did not start on $host:$port"
+}
+
+# Remembers nginx's worker pids: if its master is killed outright, the
+# workers live on holding the port, and only we know who they are.
+nginx_note_workers() {
+    NGINX_WORKERS=$(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null)
+}
+
+# Ends the workers of a master that died without taking them along.
+nginx_kill_orphans() {
+    local pid
+    for pid in ${NGINX_WORKERS:-}; do
+        grep -qs '^nginx: worker' /proc/"$pid"/cmdline && kill -KILL "$pid" 2>/dev/null
+    done
+    NGINX_WORKERS=
 }
 
 nginx_stop() {
