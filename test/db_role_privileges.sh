@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The pool's role, lastitem_app, can read and buy through the functions, and
+# nothing else: it is not a superuser, cannot write a table, create anything,
+# or call the helper that records an order without checking stock.
+. "$LI_SRCDIR/test/lib.sh"
+
+test_stack_up --workers 1
+
+# as_app SQL: runs SQL connected as the pool's role. Output in APP_OUT, errors
+# in APP_ERR, psql's exit status returned.
+as_app() {
+    local rc
+    APP_OUT=$("$PG_BINDIR/psql" -X -At -v ON_ERROR_STOP=1 "$(stack_app_conninfo)" \
+        -c "$1" 2>"$TEST_DIR/app.err")
+    rc=$?
+    APP_ERR=$(tr '\n' ' ' <"$TEST_DIR/app.err")
+    return $rc
+}
+
+# denied SQL WHAT: SQL must fail with the error "permission denied WHAT…"
+# (the statement itself, not something it went on to do).
+denied() {
+    local sql=$1 what=$2 name
+    name="refused: $(tr -s ' \n' ' ' <<<"$sql" | sed 's/ $//')"
+    if as_app "$sql"; then
+        ok 1 "$name"
+        diag "it succeeded: $APP_OUT"
+        return
+    fi
+    if [[ "$APP_ERR" == "ERROR:  permission denied $what"* ]]; then
+        ok 0 "$name"
+    else
+        ok 1 "$name"
+        diag "it failed otherwise: $APP_ERR"
+    fi
+}
+
+as_app "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+is "$APP_OUT" "lastitem_app|f" "connected as lastitem_app, which is not a superuser"
+is "$(stack_sql "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls
+                   FROM pg_roles WHERE rolname = 'lastitem_app'")" f \
+    "lastitem_app has no superuser, createdb, createrole or bypassrls attribute"
+
+before=$(db_snapshot)
+
+denied "UPDATE lastitem.items SET quantity = 1000 WHERE id = 'golden-ticket'" "for table items"
+denied "INSERT INTO lastitem.items (id, name, quantity, initial_quantity)
+        VALUES ('free-stuff', 'Free', 10, 10)" "for table items"
+denied "DELETE FROM lastitem.items WHERE id = 'golden-ticket'" "for table items"
+denied "INSERT INTO lastitem.orders (item_id, quantity, buyer, strategy)
+        VALUES ('golden-ticket', 1, 'sneaky', 'atomic')" "for table orders"
+denied "UPDATE lastitem.orders SET quantity = 1" "for table orders"
+denied "DELETE FROM lastitem.orders" "for table orders"
+denied "TRUNCATE lastitem.orders" "for table orders"
+denied "TRUNCATE lastitem.items CASCADE" "for table items"
+denied "CREATE TABLE lastitem.stash (id integer)" "for schema lastitem"
+denied "CREATE TABLE public.stash (id integer)" "for schema public"
+denied "CREATE TEMP TABLE stash (id integer)" "to create temporary tables"
+# purchase_record writes an order for stock the caller says it took: called
+# directly, it would sell without touching the stock.
+denied "SELECT lastitem.purchase_record(i, 1, 'sneaky', 'atomic', NULL, 1)
+          FROM lastitem.items i WHERE i.id = 'golden-ticket'" "for function purchase_record"
+
+is "$(db_snapshot)" "$before" "nothing changed in items or orders"
+
+as_app "SELECT count(*) FROM lastitem.items"
+ok $? "lastitem_app can SELECT items"
+is "$APP_OUT" 3 "and sees the three demo items"
+
+as_app "SELECT outcome, quantity_left FROM lastitem.purchase_atomic('golden-ticket', 1, 'role-test', NULL)"
+ok $? "lastitem_app can call purchase_atomic"
+is "$APP_OUT" "created|4" "which sells one golden ticket"
+is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer = 'role-test' AND item_id = 'golden-ticket'")" \
+    1 "and records its order"
+is "$(invariant golden-ticket)" ok "the invariant holds"
+
+done_testing
