@@ -11,6 +11,12 @@
  * that arrives mid-request therefore waits until the answer is written, and
  * one that arrives between requests wakes the wait at once; there is no
  * moment where it could be missed and leave the worker asleep in accept().
+ * One catch: when ppoll() finds the socket ready it returns success and
+ * blocks the signals again without delivering the pending one, so a worker
+ * with a queue in front of it would never see it. Hence stop_pending(),
+ * which also asks the kernel what is pending. On SIGTERM a worker finishes
+ * the request it holds, not the queue: connections still in the backlog get
+ * nginx's 503 "unavailable", and were never read, so nothing of theirs ran.
  * The listening socket is non-blocking, so when another worker wins the race
  * for a connection, FCGX_Accept_r returns EAGAIN and this one waits again.
  */
@@ -41,6 +47,20 @@ on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+/* Whether SIGTERM or SIGINT has arrived, delivered or still pending. */
+static int
+stop_pending(void)
+{
+	sigset_t pending;
+
+	if (stop_requested)
+		return 1;
+	if (sigpending(&pending) != 0)
+		return 0;
+	return sigismember(&pending, SIGTERM) == 1 ||
+	    sigismember(&pending, SIGINT) == 1;
 }
 
 /*
@@ -178,7 +198,7 @@ api_worker_run(const struct api_config *cfg, int listen_fd)
 		db_close(&db);
 		return EXIT_FAILURE;
 	}
-	while (!stop_requested) {
+	while (!stop_pending()) {
 		pfd.fd = listen_fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
@@ -188,6 +208,8 @@ api_worker_run(const struct api_config *cfg, int listen_fd)
 			log_error("poll on the listening socket: %s", strerror(errno));
 			break;
 		}
+		if (stop_pending())
+			break;
 		rc = FCGX_Accept_r(&fr);
 		if (rc < 0) {
 			/* Another worker took it, or the peer gave up: wait again. */

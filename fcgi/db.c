@@ -128,10 +128,16 @@ db_prepare_all(struct db *db)
 
 /*
  * Notices a connection the server has already closed while it sat idle
- * (pg_terminate_backend, a restart): the server says so before it hangs
- * up, so there is something to read on an idle socket. Checking first means
- * a purchase is never sent down a dead connection, where it could not be
- * told whether it ran.
+ * (pg_terminate_backend, a restart), so that a purchase is never sent down a
+ * dead connection, where it could not be told whether it ran.
+ *
+ * The server says FATAL before it hangs up, but libpq files an error that
+ * arrives while idle as a mere notice and keeps the status OK until it reads
+ * the end of the stream, which may not have arrived yet. So the rule is
+ * simpler and stricter: the pool never LISTENs, so on an idle connection the
+ * server has nothing to say but goodbye. Anything readable there ends the
+ * connection; the rare harmless message (a parameter change) costs only a
+ * reconnect.
  */
 static void
 db_check_idle(struct db *db)
@@ -146,20 +152,12 @@ db_check_idle(struct db *db)
 	if (pfd.fd < 0 || PQstatus(db->conn) != CONNECTION_OK) {
 		log_warn("database connection lost");
 		db_close(db);
-		return;
-	}
-	if (poll(&pfd, 1, 0) > 0) {
-		PGresult *res;
-
-		if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
-			log_warn("database connection lost: %s",
-			    PQerrorMessage(db->conn));
-			db_close(db);
-			return;
-		}
-		/* Nothing should be pending; discard whatever is. */
-		while (!PQisBusy(db->conn) && (res = PQgetResult(db->conn)) != NULL)
-			PQclear(res);
+	} else if (poll(&pfd, 1, 0) != 0) {
+		(void)PQconsumeInput(db->conn);   /* for the server's message */
+		log_warn("database connection closed by the server while idle: %s",
+		    PQerrorMessage(db->conn)[0] != '\0' ?
+		    PQerrorMessage(db->conn) : "(no message)");
+		db_close(db);
 	}
 }
 
