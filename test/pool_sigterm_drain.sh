@@ -61,6 +61,28 @@ purchase_batch() {
     done
 }
 
+# log_ms PID TEXT: when the master PID logged TEXT, in ms since midnight.
+log_ms() {
+    grep -m1 "lastitem-api\[$1\] info: $2" "$STACK_DIR/api.log" |
+        sed -E 's/^[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z.*/\1 \2 \3/' |
+        awk '{ printf "%d", ($1 * 3600 + $2 * 60 + $3) * 1000 }'
+}
+
+# drain_took PID: ms from the master's "stopping" to its "stopped" (a huge
+# number when either is missing from its log).
+drain_took() {
+    local from to ms
+    from=$(log_ms "$1" stopping)
+    to=$(log_ms "$1" stopped)
+    if [ -z "$from" ] || [ -z "$to" ]; then
+        echo 999999
+        return
+    fi
+    ms=$((to - from))
+    [ "$ms" -ge 0 ] || ms=$((ms + 86400000))     # past midnight
+    echo "$ms"
+}
+
 orders_at_least() {
     [ "$(stack_sql "SELECT count(*) FROM lastitem.orders")" -ge "$1" ]
 }
@@ -86,11 +108,15 @@ is "$in_flight" 1 "SIGTERM reaches the master while the clients are still waitin
 wait_until 10 exited "$POOL_PID"
 ok $? "the master exits within 10 s"
 took=$(( ($(date +%s%N) - sigterm_at) / 1000000 ))
+master=$POOL_PID
 wait "$POOL_PID"
 is "$?" 0 "the master exits 0"
 POOL_PID=
-diag "master gone $took ms after SIGTERM"
-ok $(( took > 2000 )) "the master is gone within 2 s: its workers finish what they hold, not the queue"
+# The drain as the master timed it: this shell, starved by thousands of
+# transfers on two cores, may notice the exit much later.
+drain_ms=$(drain_took "$master")
+diag "master gone $took ms after SIGTERM; its drain took $drain_ms ms"
+ok $(( drain_ms > 1500 )) "the drain takes under 1.5 s: the workers finish what they hold, not the queue"
 # shellcheck disable=SC2086  # one pid per word
 pids_gone $workers
 ok $? "every worker has exited too"
@@ -144,12 +170,15 @@ sleep 0.5
 start=$(date +%s%N)
 kill -TERM "$POOL_PID"
 wait_until 5 exited "$POOL_PID"
+ok $? "SIGTERM on an idle pool: the master exits within 5 s"
 took=$(( ($(date +%s%N) - start) / 1000000 ))
+master=$POOL_PID
 wait "$POOL_PID"
-is "$?" 0 "SIGTERM on an idle pool: the master exits 0"
+is "$?" 0 "it exits 0"
 POOL_PID=
-diag "idle pool gone after $took ms"
-ok $(( took > 1000 )) "and within 1 s"
+drain_ms=$(drain_took "$master")
+diag "idle pool gone $took ms after SIGTERM; its drain took $drain_ms ms"
+ok $(( drain_ms > 1000 )) "its drain takes under 1 s"
 # shellcheck disable=SC2086
 pids_gone $workers
 ok $? "its workers have exited"
