@@ -60,6 +60,15 @@ monotonic_seconds(void)
 	return ts.tv_sec;
 }
 
+static long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Forks the worker of slot i. Returns LI_OK or LI_ERROR (logged). */
 static int
 spawn(struct pool *pool, int i)
@@ -155,13 +164,13 @@ signal_workers(struct pool *pool, int sig)
 static void
 drain(struct pool *pool, const sigset_t *signals)
 {
-	time_t deadline = monotonic_seconds() + pool->cfg->drain_seconds;
+	long long deadline = monotonic_ms() + pool->cfg->drain_seconds * 1000LL;
 	struct timespec tick = { 0, 100 * 1000000L };
 	siginfo_t info;
 
 	signal_workers(pool, SIGTERM);
 	while (reap(pool, 0) > 0) {
-		if (monotonic_seconds() >= deadline) {
+		if (monotonic_ms() >= deadline) {
 			log_warn("workers still busy after %d s; killing them",
 			    pool->cfg->drain_seconds);
 			signal_workers(pool, SIGKILL);
