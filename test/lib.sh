@@ -95,6 +95,17 @@ full_page_writes = off"
     BASE_URL=$STACK_URL
 }
 
+# wait_until SECONDS COMMAND…: polls COMMAND every 0.05 s until it succeeds;
+# returns 1 when SECONDS pass first.
+wait_until() {
+    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+    shift
+    until "$@"; do
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
 # ------------------------------------------------------------------ HTTP
 
 # http METHOD PATH [curl options…]: one request. Sets HTTP_STATUS, and the

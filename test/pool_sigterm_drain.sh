@@ -13,16 +13,6 @@ BUYERS=4000
 STOCK=100000
 test_stack_up --workers "$WORKERS"
 
-# wait_until SECONDS COMMAND…: polls COMMAND every 0.05 s until it succeeds.
-wait_until() {
-    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
-    shift
-    until "$@"; do
-        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
-
 # exited PID: the child PID has exited (gone, or a zombie waiting for wait).
 exited() {
     local state

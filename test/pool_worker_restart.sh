@@ -6,16 +6,6 @@
 WORKERS=4
 test_stack_up --workers "$WORKERS"
 
-# wait_until SECONDS COMMAND…: polls COMMAND every 0.1 s until it succeeds.
-wait_until() {
-    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
-    shift
-    until "$@"; do
-        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
-
 worker_count() {
     pool_workers | grep -c .
 }
