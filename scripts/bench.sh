@@ -36,7 +36,7 @@
 #                      exists
 #   BENCH_SQL=FILE     load FILE as the superuser after the schema: try a
 #                      change to sql/ before making it (the report says so)
-#   BENCH_RETRIES      noisy measurements that may be run again (4)
+#   BENCH_RETRIES      noisy measurements that may be run again (6)
 #   BENCH_QUIET_MAX    seconds the run may wait in all for other processes
 #                      on the machine to calm down before a phase (30)
 # A failed correctness check (a non-201, a non-409, not exactly one winner)
@@ -261,7 +261,7 @@ other_load() {
 # $NOISY% of a core, so that a phase measures the stack and not its
 # neighbours.
 : "${BENCH_QUIET_MAX:=30}"
-: "${BENCH_RETRIES:=4}"
+: "${BENCH_RETRIES:=6}"
 NOISY=${BENCH_NOISY:-25}   # % of a core used by others that makes a measurement noisy
 QUIET_WAITED=0      # half seconds
 RETRIED=0
@@ -286,14 +286,15 @@ other_of() {
 
 # measure_quiet KIND NAME ARGS…: runs "KIND_once NAME ARGS…", which leaves
 # its results in $OUT/NAME*; when other processes used $NOISY% of a core or
-# more meanwhile, runs it once more (up to BENCH_RETRIES in the whole run)
-# and keeps the quieter of the two.
+# more meanwhile, runs it once more (up to BENCH_RETRIES in the whole run,
+# never with NO_RETRY set) and keeps the quieter of the two.
 measure_quiet() {
     local kind=$1 name=$2 f
     shift 2
     wait_quiet
     "${kind}_once" "$name" "$@"
     [ "$(other_of "$OUT/$name.raw.cpu")" -ge "$NOISY" ] || return 0
+    [ -z "${NO_RETRY:-}" ] || return 0
     [ "$RETRIED" -lt "$BENCH_RETRIES" ] || return 0
     RETRIED=$((RETRIED + 1))
     echo "bench: $name ran beside $(other_of "$OUT/$name.raw.cpu")% of a core of other work; once more" >&2
@@ -528,7 +529,8 @@ for s in $BENCH_STRATEGIES; do
         "$WRK" -t "$WRK_THREADS" -c 256 -d 2s -s "$LUA" "$URL" >/dev/null 2>&1 || true
     pool_idle
     for c in 32 256; do
-        wrk_run "e2e-$s-$c" "$c" "$BENCH_SECONDS" \
+        # Only the run at 256 is judged: only it is worth a second try.
+        NO_RETRY=$([ "$c" = 256 ] || echo 1) wrk_run "e2e-$s-$c" "$c" "$BENCH_SECONDS" \
             BENCH_ITEM="$HOT_ITEM" BENCH_STRATEGY="$s" BENCH_EXPECT=201
         check_clean "e2e-$s-$c" 201
     done
@@ -663,27 +665,55 @@ if [ "$DEFAULT_WORKERS" != "$WORKERS" ]; then
         BENCH_ITEM=$HOT_ITEM BENCH_STRATEGY=$s \
             "$WRK" -t "$WRK_THREADS" -c 256 -d 1s -s "$LUA" "$URL" >/dev/null 2>&1 || true
         pool_idle
-        wrk_run "dflt-$s-256" 256 "$BENCH_SECONDS" \
+        NO_RETRY=1 wrk_run "dflt-$s-256" 256 "$BENCH_SECONDS" \
             BENCH_ITEM="$HOT_ITEM" BENCH_STRATEGY="$s" BENCH_EXPECT=201
         check_clean "dflt-$s-256" 201
     done
     api_reset 0
     pg_settle
-    wrk_run dflt-soldout 256 "$BENCH_SECONDS" \
+    NO_RETRY=1 wrk_run dflt-soldout 256 "$BENCH_SECONDS" \
         BENCH_ITEM="$HOT_ITEM" BENCH_STRATEGY=pessimistic BENCH_EXPECT=409
     check_clean dflt-soldout 409
 fi
 
 # ------------------------------------------------------------- 6. report
 
+# pgbench_best STRATEGY: the line of the best rate, among the quiet runs
+# when there are any (a noisy run only ever makes pgbench look slower, and
+# so the ratio look better).
+pgbench_best() {
+    local quiet
+    quiet=$(awk -v noisy="$NOISY" '{ split($6, f, "_"); if (f[12] < noisy) print }' "$OUT/pgb-$1")
+    if [ -n "$quiet" ]; then
+        echo "$quiet" | sort -k2,2 -g | tail -1
+    else
+        sort -k2,2 -g "$OUT/pgb-$1" | tail -1
+    fi
+}
+
+# mark VERDICT SPLIT…: the verdict, with " !" when any of the measurements
+# behind it was noisy.
+mark() {
+    local v=$1 x
+    shift
+    for x in "$@"; do
+        if [ "$(echo "$x" | tr '_' ' ' | awk '{ print $12 }')" -ge "$NOISY" ]; then
+            echo "$v !"
+            return 0
+        fi
+    done
+    echo "$v"
+}
+
 for s in $BENCH_STRATEGIES; do
-    best=$(sort -k2,2 -g "$OUT/pgb-$s" | tail -1)
+    best=$(pgbench_best "$s")
     read -r bc btps bp50 bp99 bbad bcpu <<<"$best"
     e=$(field rps "$(cat "$OUT/e2e-$s-256")")
     row "$s e2e" 32 "$(wrk_cells "e2e-$s-32")" "$(cpu_cell "$(cat "$OUT/e2e-$s-32.raw.cpu")")" "" "" ""
     r=$(ratio "$e" "$btps")
     v=$(verdict "$r" 0.80)
     [ "$v" = PASS ] || BELOW=1
+    v=$(mark "$v" "$(cat "$OUT/e2e-$s-256.raw.cpu")" "$bcpu")
     row "$s e2e" 256 "$(wrk_cells "e2e-$s-256")" "$(cpu_cell "$(cat "$OUT/e2e-$s-256.raw.cpu")")" \
         "$r x pgbench best" ">= 0.80" "$v"
     row "$s pgbench best" "c=$bc" "$(printf '%.0f' "$btps")" \
@@ -693,11 +723,12 @@ done
 r=$(ratio "$SOLD_RATE" "$A_RATE")
 v=$(verdict "$r" 0.20)
 [ "$v" = PASS ] || BELOW=1
+v=$(mark "$v" "$(cat "$OUT/soldout.raw.cpu")" "$(cat "$OUT/static.raw.cpu")")
 row "sold out, every answer 409" 256 "$(wrk_cells soldout)" \
     "$(cpu_cell "$(cat "$OUT/soldout.raw.cpu")")" "$r x A" ">= 0.20" "$v"
 if [ -n "$DEFAULT_RAN" ]; then
     for s in $BENCH_STRATEGIES; do
-        btps=$(sort -k2,2 -g "$OUT/pgb-$s" | tail -1 | awk '{ print $2 }')
+        btps=$(pgbench_best "$s" | awk '{ print $2 }')
         r=$(ratio "$(field rps "$(cat "$OUT/dflt-$s-256")")" "$btps")
         row "($s e2e, pool default)" 256 "$(wrk_cells "dflt-$s-256")" \
             "$(cpu_cell "$(cat "$OUT/dflt-$s-256.raw.cpu")")" \
@@ -728,6 +759,7 @@ else
     FIRED="$(( (STAMPEDE_BUYERS + STAMPEDE_PER_CURL - 1) / STAMPEDE_PER_CURL )) curl --parallel processes of $STAMPEDE_PER_CURL transfers (test/stampede not available)"
 fi
 NE=$(nginx_errors)
+NOISY_VERDICTS=$(awk -F'\t' '$11 ~ /!$/' "$ROWS" | wc -l)
 
 {
     echo
@@ -773,6 +805,8 @@ NE=$(nginx_errors)
     else
         echo "RESULT: every answer correct; every target PASS"
     fi
+    [ "$NOISY_VERDICTS" = 0 ] ||
+        echo "        $NOISY_VERDICTS verdict(s) marked ! rest on a measurement taken beside other work: run again on a quiet machine"
 } | tee "$OUT/report.txt"
 
 [ -z "$FAILED" ] || exit 1
