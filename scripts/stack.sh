@@ -7,6 +7,7 @@
 #
 #   $STACK_DIR/pg/data   the cluster          $STACK_DIR/pg/sock  its socket
 #   $STACK_DIR/api.sock  the pool's socket    $STACK_DIR/nginx    nginx's files
+#   $STACK_DIR/events.sock  the event daemon's socket
 #   $STACK_DIR/*.log     what each process said
 #
 # PostgreSQL refuses to run as root, so when we are root it runs as the
@@ -41,6 +42,7 @@ stack_init() {
     chmod 755 "$STACK_DIR"
     STACK_PG_SOCK=$STACK_DIR/pg/sock
     STACK_API_SOCK=$STACK_DIR/api.sock
+    STACK_EVENTS_SOCK=$STACK_DIR/events.sock
     [ ${#STACK_PG_SOCK} -lt 90 ] ||
         stack_die "$STACK_DIR is too deep for a unix socket path; use a shorter one"
 }
@@ -172,6 +174,31 @@ pool_workers() {
     [ -n "${POOL_PID:-}" ] && cat /proc/"$POOL_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
 }
 
+# ------------------------------------------------------------- the event daemon
+
+# events_start [lastitem-events options…]: the SSE daemon on $STACK_EVENTS_SOCK.
+events_start() {
+    rm -f "$STACK_EVENTS_SOCK"
+    "$LI_BUILDDIR/fcgi/lastitem-events" --listen "$STACK_EVENTS_SOCK" \
+        --db "$(stack_app_conninfo)" "$@" >>"$STACK_DIR/events.log" 2>&1 &
+    EVENTS_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        [ -S "$STACK_EVENTS_SOCK" ] && return 0
+        kill -0 "$EVENTS_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -5 "$STACK_DIR/events.log" >&2
+    stack_die "the event daemon did not start"
+}
+
+events_stop() {
+    [ -n "${EVENTS_PID:-}" ] || return 0
+    kill -TERM "$EVENTS_PID" 2>/dev/null || true
+    wait "$EVENTS_PID" 2>/dev/null || true
+    EVENTS_PID=
+}
+
 # ------------------------------------------------------------- nginx
 
 # nginx_start PORT [HOST]: nginx on HOST:PORT in front of the pool.
@@ -184,6 +211,7 @@ nginx_start() {
         -e "s|@RUN_DIR@|$dir|g" \
         -e "s|@PUBLIC_DIR@|$LI_SRCDIR/public|" \
         -e "s|@API_SOCKET@|$STACK_API_SOCK|" \
+        -e "s|@EVENTS_ADDR@|unix:$STACK_EVENTS_SOCK:|" \
         "$LI_SRCDIR/nginx/lastitem.conf.in" >"$dir/nginx.conf"
     "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
         >>"$STACK_DIR/nginx.log" 2>&1 &
@@ -228,6 +256,7 @@ nginx_stop() {
 # stack_down: stops what is running, front to back.
 stack_down() {
     nginx_stop
+    events_stop
     pool_stop
     [ -n "$STACK_PG_EXTERNAL" ] || pg_stop fast
 }

@@ -287,6 +287,8 @@ BEGIN
     IF p_quantity IS NOT NULL AND p_quantity < 0 THEN
         RAISE EXCEPTION 'reset quantity must not be negative' USING ERRCODE = '22023';
     END IF;
+    -- Watchers hear "reset" first, then every item's new stock.
+    PERFORM pg_notify('lastitem_events', '{"kind":"reset"}');
     UPDATE lastitem.items
        SET quantity = coalesce(p_quantity, initial_quantity),
            initial_quantity = coalesce(p_quantity, initial_quantity),
