@@ -4,7 +4,7 @@
 # is kept between runs), unless DATABASE_URL or PGHOST/PGDATABASE point at a
 # server of yours; the schema and demo data loaded (harmless when loaded
 # again); the pool with --allow-unsafe, so the naive strategy can show the
-# bug; nginx on $PORT (8080). While it runs it watches its processes and
+# bug; the event daemon; nginx on $PORT (8080). While it runs it watches its processes and
 # restarts any that dies, saying so. Ctrl-C stops everything it started.
 set -u
 . "$LI_SRCDIR/scripts/stack.sh"
@@ -32,6 +32,7 @@ trap stack_down EXIT
 stack_init "$RUN_DIR"
 pg_up
 pool_start --allow-unsafe
+events_start
 nginx_start "$PORT" "$HOST"
 
 url="http://localhost:$PORT"
@@ -47,6 +48,7 @@ cat <<BANNER
 
   lastitem is up:  $url/
   API:             $url/api/items
+  live events:     curl -N $url/api/events
   stampede:        $stampede        (from $LI_SRCDIR)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note
@@ -72,6 +74,11 @@ while [ "$stopping" = 0 ]; do
         wait "$POOL_PID" 2>/dev/null
         say "the pool (lastitem-api) exited with status $?; starting it again"
         pool_start --allow-unsafe && say "the pool is back"
+    fi
+    if ! kill -0 "$EVENTS_PID" 2>/dev/null; then
+        wait "$EVENTS_PID" 2>/dev/null
+        say "the event daemon (lastitem-events) exited with status $?; starting it again"
+        events_start && say "the event daemon is back"
     fi
     if ! kill -0 "$NGINX_PID" 2>/dev/null; then
         wait "$NGINX_PID" 2>/dev/null
