@@ -678,17 +678,11 @@ fi
 
 # ------------------------------------------------------------- 6. report
 
-# pgbench_best STRATEGY: the line of the best rate, among the quiet runs
-# when there are any (a noisy run only ever makes pgbench look slower, and
-# so the ratio look better).
+# pgbench_best STRATEGY: the line of the best rate. Other work on the
+# machine only ever slows pgbench down, so the best is the best of all runs,
+# noisy or not; a noisy best is marked, as pgbench may be faster still.
 pgbench_best() {
-    local quiet
-    quiet=$(awk -v noisy="$NOISY" '{ split($6, f, "_"); if (f[12] < noisy) print }' "$OUT/pgb-$1")
-    if [ -n "$quiet" ]; then
-        echo "$quiet" | sort -k2,2 -g | tail -1
-    else
-        sort -k2,2 -g "$OUT/pgb-$1" | tail -1
-    fi
+    sort -k2,2 -g "$OUT/pgb-$1" | tail -1
 }
 
 # mark VERDICT SPLIT…: the verdict, with " !" when any of the measurements
