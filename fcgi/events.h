@@ -47,7 +47,9 @@ struct watch {
 enum client_state {
 	CLIENT_READING,      /* waiting for its request */
 	CLIENT_STREAMING,    /* subscribed: gets every event */
-	CLIENT_CLOSING,      /* one answer to flush, then close */
+	CLIENT_CLOSING,      /* one answer to flush, then linger */
+	CLIENT_LINGERING,    /* answer sent and half-closed; reading until the
+	                        client closes too, or --request-timeout */
 	CLIENT_DEAD          /* closed; freed after the current epoll batch */
 };
 

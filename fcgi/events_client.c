@@ -166,6 +166,28 @@ client_queue(struct events *ev, struct client *c, const char *data, size_t len)
 	return LI_OK;
 }
 
+/*
+ * The answer is written: half-close, and read (and drop) whatever the client
+ * still sends until it closes too, for at most --request-timeout. Closing
+ * at once would make the kernel answer anything still unread (the rest of
+ * an oversized head, the request of a client refused at accept) with a RST,
+ * which can destroy the answer before the client has read it (RFC 9112,
+ * 9.6); a client reading to the end saw "connection reset" after a 431.
+ */
+static void
+client_linger(struct events *ev, struct client *c)
+{
+	if (shutdown(c->fd, SHUT_WR) != 0) {
+		client_close(ev, c);
+		return;
+	}
+	free(c->in);
+	c->in = NULL;
+	c->in_len = 0;
+	c->state = CLIENT_LINGERING;
+	c->since_ms = events_now_ms();
+}
+
 /* Queues a complete short answer and closes after it is written. */
 static void
 client_answer(struct events *ev, struct client *c, int status,
@@ -182,8 +204,10 @@ client_answer(struct events *ev, struct client *c, int status,
 	if (n < 0 || (size_t)n >= sizeof(head) ||
 	    client_queue(ev, c, head, (size_t)n) != LI_OK ||
 	    client_queue(ev, c, body, body_len) != LI_OK ||
-	    client_flush(ev, c) != LI_OK || c->out_len == 0)
+	    client_flush(ev, c) != LI_OK)
 		client_close(ev, c);
+	else if (c->out_len == 0)
+		client_linger(ev, c);
 }
 
 static void
@@ -297,7 +321,7 @@ client_on_event(struct events *ev, struct client *c, uint32_t epoll_events)
 			return;
 		}
 		if (c->state == CLIENT_CLOSING && c->out_len == 0) {
-			client_close(ev, c);
+			client_linger(ev, c);
 			return;
 		}
 	}
@@ -375,7 +399,8 @@ clients_tick(struct events *ev)
 	long long limit = (long long)ev->cfg->request_seconds * 1000;
 	struct client *c, *next;
 
-	/* A request must arrive, and a last answer leave, in time. */
+	/* A request must arrive, a last answer leave, and a lingering client
+	 * hang up, each in time. */
 	for (c = ev->clients; c != NULL; c = next) {
 		next = c->next;
 		if (c->state != CLIENT_STREAMING && now - c->since_ms > limit)
