@@ -62,6 +62,8 @@ struct client {
 	char *out;                   /* bytes not yet written */
 	size_t out_len, out_off, out_cap;
 	int want_write;              /* EPOLLOUT is registered */
+	size_t grace;                /* bytes of its start (snapshot or replay)
+	                                not yet sent: allowed past --max-buffer */
 	long long since_ms;          /* when it connected */
 	struct client *prev, *next;
 };
