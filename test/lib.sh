@@ -65,6 +65,7 @@ done_testing() {
 
 test_cleanup() {
     local rc=$?
+    test_stop_extras
     stack_down
     if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
         rm -rf "$TEST_DIR"
@@ -160,4 +161,208 @@ invariant() {
 db_snapshot() {
     stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s', id, quantity, initial_quantity, version), ',' ORDER BY id) FROM lastitem.items)
                    || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)"
+}
+
+# ------------------------------------------------------------------ the event daemon
+
+# Processes a test started beside the stack (SSE clients, more daemons):
+# ended at exit, by pid, with whatever else test_cleanup stops.
+TEST_EXTRA_PIDS=()
+
+test_stop_extras() {
+    local pid
+    for pid in "${TEST_EXTRA_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${TEST_EXTRA_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    TEST_EXTRA_PIDS=()
+}
+
+# test_events_up [lastitem-events options…]: the event daemon on the stack's
+# socket, where nginx sends /api/events; returns once it streams, i.e. has
+# read its first snapshot from the database.
+test_events_up() {
+    events_start "$@"
+    wait_until 30 events_db_up || bail "the event daemon did not reach the database"
+}
+
+# events_metric NAME [BASE]: one value of the daemon's metrics, read through
+# nginx or from BASE (another daemon's http://host:port).
+events_metric() {
+    "$CURL" -s --max-time 10 "${2:-$BASE_URL}/api/events/metrics" |
+        awk -v n="$1" '$1 == n { print $2 }'
+}
+
+events_db_up() {  # events_db_up [BASE]
+    [ "$(events_metric lastitem_events_db_up "${1:-}")" = 1 ]
+}
+
+# events_tcp_start [lastitem-events options…]: one more daemon, on a TCP
+# port of its own with nothing in front of it, for what nginx would absorb
+# (its buffers, malformed requests). Sets EVENTS_TCP_PID, EVENTS_TCP_ADDR
+# (host:port) and EVENTS_TCP_URL; its log is $STACK_DIR/events-PORT.log.
+# EVENTS_WRAP, when set, is a command to run it under (valgrind …).
+# Returns once it streams.
+events_tcp_start() {
+    local port try
+    for try in 1 2 3; do
+        port=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+        EVENTS_TCP_ADDR=127.0.0.1:$port
+        EVENTS_TCP_URL=http://$EVENTS_TCP_ADDR
+        EVENTS_TCP_LOG=$STACK_DIR/events-$port.log
+        ${EVENTS_WRAP:-} "$LI_BUILDDIR/fcgi/lastitem-events" --listen "$EVENTS_TCP_ADDR" \
+            --db "$(stack_app_conninfo)" "$@" >>"$EVENTS_TCP_LOG" 2>&1 &
+        EVENTS_TCP_PID=$!
+        TEST_EXTRA_PIDS+=("$EVENTS_TCP_PID")
+        # Ours must be the one answering: alive, and saying it streams.
+        local deadline=$(( $(date +%s) + 60 ))
+        while kill -0 "$EVENTS_TCP_PID" 2>/dev/null; do
+            if events_db_up "$EVENTS_TCP_URL"; then
+                kill -0 "$EVENTS_TCP_PID" 2>/dev/null && return 0
+                break
+            fi
+            [ "$(date +%s)" -lt "$deadline" ] || break
+            sleep 0.05
+        done
+        # It died (the port was taken meanwhile?): another port, or give up.
+        kill -0 "$EVENTS_TCP_PID" 2>/dev/null && break
+    done
+    tail -5 "$EVENTS_TCP_LOG" >&2
+    bail "the event daemon on $EVENTS_TCP_ADDR did not come up"
+}
+
+# sse_open NAME [curl options…]: a client of /api/events in the background
+# (through nginx, or SSE_BASE=http://host:port), writing the stream to
+# $TEST_DIR/NAME.sse and the response head to NAME.head. Its pid is in
+# SSE_PID[NAME].
+declare -A SSE_PID=()
+sse_open() {
+    local name=$1
+    shift
+    : >"$TEST_DIR/$name.sse"
+    "$CURL" -sN --max-time 600 -D "$TEST_DIR/$name.head" -o "$TEST_DIR/$name.sse" \
+        "$@" "${SSE_BASE:-$BASE_URL}/api/events" &
+    SSE_PID[$name]=$!
+    TEST_EXTRA_PIDS+=("$!")
+}
+
+# sse_close NAME: the client hangs up.
+sse_close() {
+    kill -TERM "${SSE_PID[$1]}" 2>/dev/null
+    wait "${SSE_PID[$1]}" 2>/dev/null
+    return 0
+}
+
+# sse_alive NAME: its connection is still open (curl ends when it closes).
+sse_alive() {
+    kill -0 "${SSE_PID[$1]}" 2>/dev/null
+}
+
+# sse_frames NAME: every complete frame received so far, one per line:
+#   EVENT<TAB>ID<TAB>DATA     an event (data lines joined with \n)
+#   retry<TAB><TAB>MS         a retry field
+#   comment<TAB><TAB>TEXT     a comment (": ping")
+# A frame still arriving (no blank line yet) is left out.
+sse_frames() {
+    awk '
+        { sub(/\r$/, "") }
+        $0 == "" {
+            if (seen) {
+                if (ev != "" || nd) print (ev != "" ? ev : "message") "\t" id "\t" data
+                else if (retry != "") print "retry\t\t" retry
+                else print "comment\t\t" comment
+            }
+            ev = id = data = retry = comment = ""; seen = nd = 0
+            next
+        }
+        { seen = 1 }
+        /^:/ { c = substr($0, 2); sub(/^ /, "", c); comment = comment c; next }
+        {
+            field = $0; value = ""
+            if ((i = index($0, ":")) > 0) {
+                field = substr($0, 1, i - 1); value = substr($0, i + 1)
+                sub(/^ /, "", value)
+            }
+            if (field == "event") ev = value
+            else if (field == "id") id = value
+            else if (field == "data") { data = (nd++ ? data "\\n" : "") value }
+            else if (field == "retry") retry = value
+        }' "$TEST_DIR/$1.sse"
+}
+
+# sse_data NAME EVENT: the data of each EVENT frame, one per line.
+sse_data() {
+    sse_frames "$1" | awk -F'\t' -v e="$2" '$1 == e { print $3 }'
+}
+
+# sse_count NAME EVENT: how many EVENT frames arrived.
+sse_count() {
+    sse_frames "$1" | awk -F'\t' -v e="$2" '$1 == e { n++ } END { print n + 0 }'
+}
+
+# sse_has NAME EVENT [N]: at least N (1) EVENT frames arrived.
+sse_has() {
+    [ "$(sse_count "$1" "$2")" -ge "${3:-1}" ]
+}
+
+# sse_last_id NAME: the id of the last event that had one.
+sse_last_id() {
+    sse_frames "$1" | awk -F'\t' '$2 != "" { id = $2 } END { print id }'
+}
+
+# db_items_state: every item as id/quantity/version, by id, from the database.
+db_items_state() {
+    stack_sql "SELECT string_agg(format('%s/%s/%s', id, quantity, version), ',' ORDER BY id) FROM lastitem.items"
+}
+
+# snapshot_state JSON: the same, from a snapshot event's data.
+snapshot_state() {
+    echo "$1" | "$JQ" -r '[.items | sort_by(.id)[] | "\(.id)/\(.quantity)/\(.version)"] | join(",")'
+}
+
+# events_sync NAME…: a change of our own (one more charizard-1st-ed, from
+# psql), then waits until every client NAME has its item event. Events are
+# sent in order, so whatever was published before has arrived by then: what
+# a client lacks after this, it will never get. Returns 1 when one of them
+# did not get it within 30 s.
+events_sync() {
+    local v name
+    v=$(stack_sql "WITH u AS (UPDATE lastitem.items SET quantity = quantity + 1
+                              WHERE id = 'charizard-1st-ed' RETURNING version)
+                   SELECT version FROM u") || return 1
+    for name in "$@"; do
+        wait_until 30 sse_has_item_version "$name" charizard-1st-ed "$v" || return 1
+    done
+}
+
+# sse_has_item_version NAME ITEM VERSION: an item event of ITEM at VERSION
+# (or later) arrived. (Slurped: jq -e on no input at all says yes.)
+sse_has_item_version() {
+    sse_data "$1" item | "$JQ" -s -e --arg id "$2" --argjson v "$3" \
+        'any(.[]; .id == $id and .version >= $v)' >/dev/null 2>&1
+}
+
+# sse_has_order NAME ORDER-ID: the order event of that order arrived.
+sse_has_order() {
+    sse_data "$1" order | "$JQ" -s -e --argjson id "$2" 'any(.[]; .id == $id)' >/dev/null 2>&1
+}
+
+# sse_open_many PREFIX N: N clients from one curl, writing
+# $TEST_DIR/PREFIX1.sse … PREFIXN.sse; the curl's pid is SSE_PID[PREFIX].
+sse_open_many() {
+    local prefix=$1 n=$2 i
+    : >"$TEST_DIR/$prefix.curl"
+    for ((i = 1; i <= n; i++)); do
+        : >"$TEST_DIR/$prefix$i.sse"
+        # Per-transfer options end at each "next": each block has its own.
+        printf 'url = "%s/api/events"\noutput = "%s"\nno-buffer\nmax-time = 600\n' \
+            "${SSE_BASE:-$BASE_URL}" "$TEST_DIR/$prefix$i.sse" >>"$TEST_DIR/$prefix.curl"
+        [ "$i" -lt "$n" ] && echo next >>"$TEST_DIR/$prefix.curl"
+    done
+    "$CURL" -s --parallel --parallel-immediate --parallel-max "$n" \
+        -K "$TEST_DIR/$prefix.curl" >"$TEST_DIR/$prefix.log" 2>&1 &
+    SSE_PID[$prefix]=$!
+    TEST_EXTRA_PIDS+=("$!")
 }
