@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A client watching a stampede sees exactly what committed.
+#   A client connects, then 200 buyers stampede a stock of 50. The client
+#   gets one `item` event per committed change of the stock, with versions
+#   that go up by one each time and quantities that go down by one, ending on
+#   the quantity the database holds; one `order` event per order the
+#   database holds; event ids without a gap; and no second snapshot.
+. "$LI_SRCDIR/test/lib.sh"
+
+ITEM=launch-hoodie
+test_stack_up --workers 4
+test_events_up
+
+post_json /api/reset '{"quantity":50}'
+is "$HTTP_STATUS" 200 "the stock is reset to 50"
+
+sse_open watcher
+wait_until 20 sse_has watcher snapshot
+ok $? "the watcher has its snapshot before the stampede"
+v0=$(sse_data watcher snapshot | jq --arg id "$ITEM" '.items[] | select(.id == $id) | .version')
+is "$(sse_data watcher snapshot | jq --arg id "$ITEM" '.items[] | select(.id == $id) | .quantity')" 50 \
+    "the snapshot shows a stock of 50"
+is "$v0" "$(stack_sql "SELECT version FROM lastitem.items WHERE id = '$ITEM'")" \
+    "and the version the database holds"
+n0=$(sse_frames watcher | grep -c .)
+
+"$LI_SRCDIR/test/stampede" -n 200 -i "$ITEM" -u "$BASE_URL" >"$TEST_DIR/stampede.out" 2>&1
+ok $? "the stampede's own checks hold (50 sold, invariant)"
+sed 's/^/#   /' "$TEST_DIR/stampede.out"
+
+events_sync watcher
+ok $? "the watcher has caught up with a change made after the stampede"
+
+q_db=$(stack_sql "SELECT quantity FROM lastitem.items WHERE id = '$ITEM'")
+v_db=$(stack_sql "SELECT version FROM lastitem.items WHERE id = '$ITEM'")
+orders_db=$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE item_id = '$ITEM'")
+is "$orders_db" 50 "the database holds 50 orders"
+is "$q_db" 0 "and no stock"
+
+sse_frames watcher | tail -n +$((n0 + 1)) >"$TEST_DIR/after"
+items=$(awk -F'\t' '$1 == "item" { print $3 }' "$TEST_DIR/after" | jq -c --arg id "$ITEM" 'select(.id == $id)')
+is "$(echo "$items" | grep -c .)" "$((v_db - v0))" \
+    "one item event per committed change ($((v_db - v0)) versions)"
+is "$(echo "$items" | jq .version | paste -sd' ')" "$(seq $((v0 + 1)) "$v_db" | paste -sd' ')" \
+    "the versions rise strictly, by one, from the snapshot's to the database's"
+is "$(echo "$items" | jq .quantity | paste -sd' ')" "$(seq 49 -1 0 | paste -sd' ')" \
+    "the quantities fall by one each"
+is "$(echo "$items" | tail -1 | jq .quantity)" "$q_db" \
+    "the last item event is the database's final quantity"
+
+orders=$(awk -F'\t' '$1 == "order" { print $3 }' "$TEST_DIR/after")
+is "$(echo "$orders" | grep -c .)" "$orders_db" "one order event per order"
+is "$(echo "$orders" | jq -r .id | sort -n | paste -sd' ')" \
+    "$(stack_sql "SELECT string_agg(id::text, ' ' ORDER BY id) FROM lastitem.orders WHERE item_id = '$ITEM'")" \
+    "their ids are the database's orders, each once"
+is "$(echo "$orders" | jq -r 'select(.item_id != "'"$ITEM"'" or .quantity != 1 or (.buyer | startswith("stampede-") | not)) | .id')" "" \
+    "each is an order of one $ITEM by a stampede buyer"
+seqs=$(awk -F'\t' '$2 != "" { sub(/.*-/, "", $2); print $2 }' "$TEST_DIR/after")
+first=$(echo "$seqs" | head -1)
+is "$(echo "$seqs" | paste -sd' ')" "$(seq "$first" $((first + $(echo "$seqs" | grep -c .) - 1)) | paste -sd' ')" \
+    "event ids follow each other without a gap"
+is "$(sse_count watcher snapshot)" 1 "the watcher got no second snapshot"
+sse_alive watcher
+ok $? "and is still connected"
+
+done_testing
