@@ -73,6 +73,7 @@ snapshot_frame(struct events *ev, size_t *len)
 void
 stream_snapshot_loaded(struct events *ev)
 {
+	struct client *c;
 	const char *frame;
 	size_t len;
 
@@ -86,6 +87,11 @@ stream_snapshot_loaded(struct events *ev)
 		log_error("out of memory building the snapshot");
 		return;
 	}
+	/* Like a client's start, the new snapshot is bounded by the catalogue
+	 * and arrives all at once: it does not count against --max-buffer. */
+	for (c = ev->clients; c != NULL; c = c->next)
+		if (c->state == CLIENT_STREAMING)
+			c->grace = c->grace > SIZE_MAX - len ? SIZE_MAX : c->grace + len;
 	clients_broadcast(ev, frame, len);
 }
 
