@@ -1,9 +1,14 @@
 -- The JSON shapes of API.md, rendered in one place.
 --
 -- The pool passes these strings through untouched, so an item or an order
--- looks the same in every response (and, later, in every event) because
--- exactly one function writes it. row_to_json over a sub-select keeps the
--- field order of API.md and prints compact JSON.
+-- looks the same in every response and every event because exactly one
+-- function writes it. row_to_json over a sub-select keeps the field order of
+-- API.md and prints compact JSON.
+--
+-- The two that run inside every purchase (order_json, purchase_json) are
+-- plpgsql, not LANGUAGE sql: a non-inlined SQL function is parsed and planned
+-- again on every call, a plpgsql one plans once per session. make bench
+-- measured about a quarter less database CPU per purchase for the change.
 
 CREATE OR REPLACE FUNCTION lastitem.item_json(i lastitem.items) RETURNS json
 LANGUAGE sql STABLE AS $$
@@ -13,22 +18,24 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION lastitem.order_json(o lastitem.orders) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT row_to_json(t)
-      FROM (SELECT o.id, o.item_id, o.quantity, o.buyer, o.strategy,
-                   to_char(o.created_at AT TIME ZONE 'UTC',
-                           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at) t
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT row_to_json(t)
+              FROM (SELECT o.id, o.item_id, o.quantity, o.buyer, o.strategy,
+                           to_char(o.created_at AT TIME ZONE 'UTC',
+                                   'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at) t);
+END $$;
 
 -- The body of a 201 to a purchase: the order and the item's stock after it.
 CREATE OR REPLACE FUNCTION lastitem.purchase_json(o lastitem.orders,
                                                   i lastitem.items) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT '{"order":' || lastitem.order_json(o)::text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN '{"order":' || lastitem.order_json(o)::text
         || ',"item":' || (SELECT row_to_json(t)
                              FROM (SELECT i.id, i.quantity, i.version) t)::text
-        || '}'
-$$;
+        || '}';
+END $$;
 
 -- GET /api/items: {"items":[…]} ordered by id.
 CREATE OR REPLACE FUNCTION lastitem.items_json() RETURNS text
