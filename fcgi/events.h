@@ -109,6 +109,8 @@ struct events {
 	char run_id[24];             /* this run's prefix of every event id */
 	char *snapshot;              /* the snapshot frame, built on demand */
 	size_t snapshot_len;
+	char *batch;                 /* frames published, not yet broadcast */
+	size_t batch_len, batch_cap, batch_frames;
 
 	struct client *clients;      /* every connection */
 	struct client *dead;         /* closed in this batch, not yet freed */
@@ -128,6 +130,7 @@ void events_db_close(struct events *ev);
 /* events_stream.c */
 void stream_publish(struct events *ev, const char *name, const char *data,
     size_t len);
+void stream_flush(struct events *ev);
 void stream_snapshot_loaded(struct events *ev);
 int stream_send_start(struct events *ev, struct client *c,
     const char *last_event_id);
@@ -135,7 +138,8 @@ int stream_send_start(struct events *ev, struct client *c,
 /* events_client.c */
 void clients_accept(struct events *ev);
 void client_on_event(struct events *ev, struct client *c, uint32_t epoll_events);
-void clients_broadcast(struct events *ev, const char *frame, size_t len);
+void clients_broadcast(struct events *ev, const char *frame, size_t len,
+    size_t frames);
 void clients_tick(struct events *ev);
 void clients_close_all(struct events *ev);
 void clients_free_dead(struct events *ev);

@@ -390,7 +390,8 @@ clients_accept(struct events *ev)
 }
 
 void
-clients_broadcast(struct events *ev, const char *frame, size_t len)
+clients_broadcast(struct events *ev, const char *frame, size_t len,
+    size_t frames)
 {
 	struct client *c, *next;
 
@@ -401,7 +402,7 @@ clients_broadcast(struct events *ev, const char *frame, size_t len)
 		if (client_queue(ev, c, frame, len) != LI_OK)
 			client_close(ev, c);
 		else
-			ev->metrics.frames_sent++;
+			ev->metrics.frames_sent += frames;
 	}
 }
 
@@ -422,7 +423,7 @@ clients_tick(struct events *ev)
 	}
 	if (now - ev->last_heartbeat_ms >= (long long)ev->cfg->heartbeat_seconds * 1000) {
 		ev->last_heartbeat_ms = now;
-		clients_broadcast(ev, ping, sizeof(ping) - 1);
+		clients_broadcast(ev, ping, sizeof(ping) - 1, 1);
 	}
 }
 

@@ -224,6 +224,7 @@ drain_notifications(struct events *ev)
 		on_notification(ev, n->extra);
 		PQfreemem(n);
 	}
+	stream_flush(ev);
 }
 
 /* Drives PQconnectPoll one step. */

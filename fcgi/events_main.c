@@ -335,6 +335,7 @@ main(int argc, char **argv)
 	ring_free(&ev.ring);
 	item_state_free(&ev.items);
 	free(ev.snapshot);
+	free(ev.batch);
 	log_info("stopped");
 	return EXIT_SUCCESS;
 }
