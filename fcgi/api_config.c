@@ -16,6 +16,7 @@
 
 #include "api_config.h"
 #include "li.h"
+#include "option.h"
 
 static const char usage[] =
 "usage: lastitem-api [options]\n"
@@ -41,20 +42,6 @@ api_config_default_workers(void)
 	long n = cores > 0 ? cores * 2 : 4;
 
 	return (int)(n < 2 ? 2 : n > 16 ? 16 : n);
-}
-
-/* Parses a whole number from min to max; returns -1 when it is not one. */
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
-		return -1;
-	return n;
 }
 
 /* Stores token (len bytes) without surrounding white space. */
@@ -135,7 +122,7 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 			cfg->listen = optarg;
 			break;
 		case 'w':
-			if ((n = number(optarg, 1, 256)) < 0) {
+			if ((n = option_number(optarg, 1, 256)) < 0) {
 				snprintf(err, errlen, "--workers takes 1 to 256");
 				return LI_ERROR;
 			}
@@ -158,14 +145,14 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 			cfg->conninfo = optarg;
 			break;
 		case OPT_BACKLOG:
-			if ((n = number(optarg, 1, 65535)) < 0) {
+			if ((n = option_number(optarg, 1, 65535)) < 0) {
 				snprintf(err, errlen, "--backlog takes 1 to 65535");
 				return LI_ERROR;
 			}
 			cfg->backlog = (int)n;
 			break;
 		case OPT_DRAIN:
-			if ((n = number(optarg, 0, 3600)) < 0) {
+			if ((n = option_number(optarg, 0, 3600)) < 0) {
 				snprintf(err, errlen, "--drain-timeout takes 0 to 3600");
 				return LI_ERROR;
 			}

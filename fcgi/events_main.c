@@ -33,6 +33,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "option.h"
 
 #define TICK_MS 100
 
@@ -56,19 +57,6 @@ events_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
-		return -1;
-	return n;
 }
 
 /* Returns LI_OK, LI_DECLINED (help or version given) or LI_ERROR. */
@@ -105,11 +93,11 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		case 'd': cfg->conninfo = optarg; continue;
 		case 'h': fputs(usage, stdout); return LI_DECLINED;
 		case 'V': puts("lastitem-events " PACKAGE_VERSION); return LI_DECLINED;
-		case 'b': n = cfg->heartbeat_seconds = (int)number(optarg, 1, 3600); break;
-		case 'm': n = number(optarg, 1024, 1L << 30); cfg->max_buffer = (size_t)n; break;
-		case 'c': n = cfg->max_clients = (int)number(optarg, 1, 1000000); break;
-		case 'r': n = number(optarg, 1, 1000000); cfg->ring_size = (size_t)n; break;
-		case 't': n = cfg->request_seconds = (int)number(optarg, 1, 3600); break;
+		case 'b': n = cfg->heartbeat_seconds = (int)option_number(optarg, 1, 3600); break;
+		case 'm': n = option_number(optarg, 1024, 1L << 30); cfg->max_buffer = (size_t)n; break;
+		case 'c': n = cfg->max_clients = (int)option_number(optarg, 1, 1000000); break;
+		case 'r': n = option_number(optarg, 1, 1000000); cfg->ring_size = (size_t)n; break;
+		case 't': n = cfg->request_seconds = (int)option_number(optarg, 1, 3600); break;
 		default: n = -1; break;
 		}
 		if (n < 0) {

@@ -127,22 +127,6 @@ stack_init "$BENCH_DIR"
 OUT=$BENCH_DIR/out
 mkdir -p "$OUT"
 
-# A port nobody listens on: test/freeport's when it is built (make check
-# builds it), else one that refuses a connection now.
-free_port() {
-    local port i
-    if [ -x "$LI_BUILDDIR/test/freeport" ]; then
-        "$LI_BUILDDIR/test/freeport" && return 0
-    fi
-    for i in $(seq 1 50); do
-        port=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
 
 echo "bench: starting PostgreSQL, the pool and nginx in $BENCH_DIR" >&2
 pg_up
@@ -150,7 +134,7 @@ if [ -n "$BENCH_SQL" ]; then
     stack_psql -f "$BENCH_SQL" >/dev/null || bench_die "loading $BENCH_SQL failed"
 fi
 pool_start --workers "$BENCH_WORKERS"
-PORT=$(free_port) || bench_die "no free port found"
+PORT=$(stack_free_port) || bench_die "no free port found"
 nginx_start "$PORT"
 URL=$STACK_URL
 # nginx_start is satisfied by any HTTP answer: make sure it is ours.

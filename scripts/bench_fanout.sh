@@ -99,21 +99,6 @@ stack_init "$BENCH_DIR"
 OUT=$BENCH_DIR/out
 mkdir -p "$OUT"
 
-# A port nobody listens on now.
-free_port() {
-    local port i
-    if [ -x "$LI_BUILDDIR/test/freeport" ]; then
-        "$LI_BUILDDIR/test/freeport" && return 0
-    fi
-    for i in $(seq 1 50); do
-        port=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
 
 # A process and its children, comma-separated.
 tree_pids() {
@@ -262,7 +247,7 @@ phase_lastitem() {
     local n=$1 r=$2 code
     # shellcheck disable=SC2086
     events_start $FANOUT_EVENTS_ARGS
-    PORT=$(free_port) || fanout_die "no free port"
+    PORT=$(stack_free_port) || fanout_die "no free port"
     nginx_start "$PORT"
     nginx_connections
     if [ -z "$RESET_DONE" ]; then
@@ -290,7 +275,7 @@ phase_lastitem() {
 # phase_nchan N ROUND: a fresh nginx with nchan, N streams.
 phase_nchan() {
     local n=$1 r=$2
-    PORT=$(free_port) || fanout_die "no free port"
+    PORT=$(stack_free_port) || fanout_die "no free port"
     nchan_start "$PORT"
     wait_quiet
     echo "bench_fanout: nchan, $n streams (round $r)" >&2

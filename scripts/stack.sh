@@ -47,6 +47,23 @@ stack_init() {
         stack_die "$STACK_DIR is too deep for a unix socket path; use a shorter one"
 }
 
+# A TCP port on 127.0.0.1 nobody listens on now: test/freeport's when it is
+# built (make check builds it), else one that refuses a connection.
+stack_free_port() {
+    local port i
+    if [ -x "$LI_BUILDDIR/test/freeport" ]; then
+        "$LI_BUILDDIR/test/freeport" && return 0
+    fi
+    for i in $(seq 1 50); do
+        port=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # ------------------------------------------------------------- PostgreSQL
 
 # The libpq connection string of the superuser, for loading the schema.
