@@ -160,29 +160,46 @@ pg_up() {
     pg_load_schema
 }
 
+# ------------------------------------------------------------- our daemons
+
+# stack_daemon_start WHAT PROGRAM SOCKET LOG [options…]: starts one of our
+# programs listening on a unix SOCKET, connected as the pool's role, and waits
+# until the socket is there. Sets STACK_DAEMON_PID.
+stack_daemon_start() {
+    local what=$1 program=$2 socket=$3 log=$4 i
+    shift 4
+    rm -f "$socket"
+    "$LI_BUILDDIR/fcgi/$program" --listen "$socket" \
+        --db "$(stack_app_conninfo)" "$@" >>"$log" 2>&1 &
+    STACK_DAEMON_PID=$!
+    for i in $(seq 1 100); do
+        [ -S "$socket" ] && return 0
+        kill -0 "$STACK_DAEMON_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -5 "$log" >&2
+    stack_die "$what did not start"
+}
+
+# stack_stop_pid PID [SIGNAL]: signals a process we started and waits for it.
+stack_stop_pid() {
+    [ -n "$1" ] || return 0
+    kill "-${2:-TERM}" "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # ------------------------------------------------------------- the pool
 
 # pool_start [lastitem-api options…]: starts the pool on $STACK_API_SOCK.
 pool_start() {
-    rm -f "$STACK_API_SOCK"
-    "$LI_BUILDDIR/fcgi/lastitem-api" --listen "$STACK_API_SOCK" \
-        --db "$(stack_app_conninfo)" "$@" >>"$STACK_DIR/api.log" 2>&1 &
-    POOL_PID=$!
-    local i
-    for i in $(seq 1 100); do
-        [ -S "$STACK_API_SOCK" ] && return 0
-        kill -0 "$POOL_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    tail -5 "$STACK_DIR/api.log" >&2
-    stack_die "the pool did not start"
+    stack_daemon_start "the pool" lastitem-api "$STACK_API_SOCK" \
+        "$STACK_DIR/api.log" "$@"
+    POOL_PID=$STACK_DAEMON_PID
 }
 
 # pool_stop: SIGTERM, then wait for the drain.
 pool_stop() {
-    [ -n "${POOL_PID:-}" ] || return 0
-    kill -TERM "$POOL_PID" 2>/dev/null || true
-    wait "$POOL_PID" 2>/dev/null || true
+    stack_stop_pid "${POOL_PID:-}"
     POOL_PID=
 }
 
@@ -195,24 +212,13 @@ pool_workers() {
 
 # events_start [lastitem-events options…]: the SSE daemon on $STACK_EVENTS_SOCK.
 events_start() {
-    rm -f "$STACK_EVENTS_SOCK"
-    "$LI_BUILDDIR/fcgi/lastitem-events" --listen "$STACK_EVENTS_SOCK" \
-        --db "$(stack_app_conninfo)" "$@" >>"$STACK_DIR/events.log" 2>&1 &
-    EVENTS_PID=$!
-    local i
-    for i in $(seq 1 100); do
-        [ -S "$STACK_EVENTS_SOCK" ] && return 0
-        kill -0 "$EVENTS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    tail -5 "$STACK_DIR/events.log" >&2
-    stack_die "the event daemon did not start"
+    stack_daemon_start "the event daemon" lastitem-events "$STACK_EVENTS_SOCK" \
+        "$STACK_DIR/events.log" "$@"
+    EVENTS_PID=$STACK_DAEMON_PID
 }
 
 events_stop() {
-    [ -n "${EVENTS_PID:-}" ] || return 0
-    kill -TERM "$EVENTS_PID" 2>/dev/null || true
-    wait "$EVENTS_PID" 2>/dev/null || true
+    stack_stop_pid "${EVENTS_PID:-}"
     EVENTS_PID=
 }
 
@@ -264,9 +270,7 @@ nginx_kill_orphans() {
 }
 
 nginx_stop() {
-    [ -n "${NGINX_PID:-}" ] || return 0
-    kill -QUIT "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
+    stack_stop_pid "${NGINX_PID:-}" QUIT
     NGINX_PID=
 }
 
