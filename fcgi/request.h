@@ -37,7 +37,8 @@ enum route_id {
 	ROUTE_ORDER,     /* GET  /api/orders/{id} */
 	ROUTE_RESET,     /* POST /api/reset */
 	ROUTE_CONFIG,    /* GET  /api/config */
-	ROUTE_HEALTH     /* GET  /api/health */
+	ROUTE_HEALTH,    /* GET  /api/health */
+	ROUTE_METRICS    /* GET  /api/metrics */
 };
 
 struct route {

@@ -79,6 +79,13 @@ test_routes(void)
 	    "GET reset is 405");
 	is_int(route("GET", "/api/config", &r), PROBLEM_NONE, "GET config");
 	is_int(route("GET", "/api/health", &r), PROBLEM_NONE, "GET health");
+	is_int(route("GET", "/api/metrics", &r), PROBLEM_NONE, "GET metrics");
+	is_int(r.id, ROUTE_METRICS, "routes to metrics");
+	is_int(route("POST", "/api/metrics", &r), PROBLEM_METHOD_NOT_ALLOWED,
+	    "POST metrics is 405");
+	is_str(r.allow, "GET, HEAD", "metrics allow GET, HEAD");
+	is_int(route("GET", "/api/metrics/", &r), PROBLEM_NOT_FOUND,
+	    "metrics/ is 404");
 	is_int(route("GET", "/api/nothing", &r), PROBLEM_NOT_FOUND,
 	    "unknown path is 404");
 	is_int(route("GET", "/index.html", &r), PROBLEM_NOT_FOUND,
