@@ -106,8 +106,10 @@ db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 static void
 db_lost(struct db *db, const char *how, const char *msg)
 {
-	log_warn("database connection lost %s: %s", how,
-	    msg != NULL && msg[0] != '\0' ? msg : "(no message)");
+	if (msg != NULL && msg[0] != '\0')
+		log_warn("database connection lost %s: %s", how, msg);
+	else
+		log_warn("database connection lost %s", how);
 	db_close(db);
 	db->failures = 0;
 	now(&db->down_since);

@@ -102,6 +102,9 @@ struct events {
 	long long db_retry_ms;
 	long db_backoff_ms;
 	int db_ever_ready;
+	long long db_down_since_ms;  /* when the outage in progress began */
+	unsigned long db_failures;   /* attempts failed during it */
+	long long db_logged_ms;      /* the last "cannot reach" line */
 
 	struct item_state items;
 	struct ring ring;

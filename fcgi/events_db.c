@@ -31,6 +31,7 @@
 #define CHANNEL "lastitem_events"
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define REMIND_MS 30000
 
 static const char listen_sql[] = "LISTEN " CHANNEL;
 static const char snapshot_sql[] =
@@ -71,16 +72,28 @@ events_db_close(struct events *ev)
 	ev->db_state = DB_DOWN;
 }
 
+/*
+ * An outage is logged as one line when it starts, one at the first failed
+ * attempt and a reminder at most every REMIND_MS while it lasts, however
+ * often the backoff retries; its end is one line in on_result().
+ */
 static void
 db_fail(struct events *ev, const char *what)
 {
 	const char *msg = ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
+	long long now = events_now_ms();
 
-	if (ev->db_state == DB_READY)
+	if (ev->db_state == DB_READY) {
 		log_warn("database connection lost (%s): %s; clients stay, "
 		    "reconnecting", what, msg);
-	else
-		log_warn("cannot reach the database (%s): %s", what, msg);
+		ev->db_down_since_ms = now;
+		ev->db_failures = 0;
+	} else if (++ev->db_failures == 1 || now - ev->db_logged_ms >= REMIND_MS) {
+		log_warn("cannot reach the database (%s; %lu attempts in %.1f s): %s",
+		    what, ev->db_failures, (double)(now - ev->db_down_since_ms) / 1000,
+		    msg);
+		ev->db_logged_ms = now;
+	}
 	events_db_close(ev);
 	ev->db_retry_ms = events_now_ms() + ev->db_backoff_ms;
 	ev->db_backoff_ms *= 2;
@@ -204,8 +217,10 @@ on_results(struct events *ev)
 		ev->db_backoff_ms = BACKOFF_MIN_MS;
 		if (ev->db_ever_ready) {
 			ev->metrics.db_reconnects++;
-			log_info("database connection regained; %zu items reloaded "
-			    "and sent to %zu clients", ev->items.count, ev->nstreaming);
+			log_info("database connection regained after %.1f s down "
+			    "(%lu failed attempts); %zu items reloaded and sent to %zu "
+			    "clients", (double)(events_now_ms() - ev->db_down_since_ms) /
+			    1000, ev->db_failures, ev->items.count, ev->nstreaming);
 		} else
 			log_info("listening on " CHANNEL "; %zu items loaded",
 			    ev->items.count);

@@ -198,6 +198,7 @@ setup(struct events *ev, const struct events_config *cfg)
 	ev->cfg = cfg;
 	ev->db_fd = -1;
 	ev->db_backoff_ms = 100;
+	ev->db_down_since_ms = events_now_ms();   /* not connected yet */
 	ev->listener_watch.kind = WATCH_LISTENER;
 	ev->signal_watch.kind = WATCH_SIGNAL;
 	ev->timer_watch.kind = WATCH_TIMER;
