@@ -20,8 +20,10 @@
  *
  * An outage is logged as one line when it starts ("database connection
  * lost"), one at the first failed attempt, a reminder at most every 30 s
- * while it lasts, and one when it ends ("regained after N s"), however
- * many requests meet it in between.
+ * while it lasts, and one when it ends ("regained N s after it was found
+ * lost"), however many requests meet it in between. A worker finds a loss
+ * only when a request needs the connection, so N is how long this worker
+ * was without it, not how long the server was down.
  */
 #include <config.h>
 
@@ -102,10 +104,33 @@ db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 	now(&db->down_since);         /* "down" until the first connection */
 }
 
+/*
+ * libpq hands what the server says outside a query to a notice receiver,
+ * whose default prints it to stderr as a bare line. The one such message the
+ * pool can get is the server's FATAL just before it hangs up (shutdown,
+ * pg_terminate_backend): kept for the line that reports the lost connection.
+ * Anything else is logged as a line of its own.
+ */
+static void
+db_on_notice(void *arg, const PGresult *res)
+{
+	struct db *db = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (severity != NULL && primary != NULL &&
+	    (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+		snprintf(db->goodbye, sizeof(db->goodbye), "%s", primary);
+	else
+		log_warn("the database says: %s", PQresultErrorMessage(res));
+}
+
 /* Drops a connection that broke: the start of an outage, logged once. */
 static void
 db_lost(struct db *db, const char *how, const char *msg)
 {
+	if (db->goodbye[0] != '\0')
+		msg = db->goodbye;
 	if (msg != NULL && msg[0] != '\0')
 		log_warn("database connection lost %s: %s", how, msg);
 	else
@@ -184,7 +209,10 @@ db_check_idle(struct db *db)
 	if (pfd.fd < 0 || PQstatus(db->conn) != CONNECTION_OK) {
 		db_lost(db, "while idle", PQerrorMessage(db->conn));
 	} else if (poll(&pfd, 1, 0) != 0) {
-		(void)PQconsumeInput(db->conn);   /* for the server's message */
+		/* Read and parse the server's message: its FATAL reaches
+		 * db_on_notice(), for the line db_lost() writes. */
+		(void)PQconsumeInput(db->conn);
+		(void)PQisBusy(db->conn);
 		db_lost(db, "while idle, closed by the server",
 		    PQerrorMessage(db->conn));
 	}
@@ -218,13 +246,15 @@ db_ready(struct db *db)
 		}
 		goto fail;
 	}
+	db->goodbye[0] = '\0';
+	(void)PQsetNoticeReceiver(db->conn, db_on_notice, db);
 	if (db_prepare_all(db) != LI_OK)
 		goto fail;
 	if (db->ever_connected) {
 		if (db->metrics != NULL)
 			metrics_add(&db->metrics->db_reconnects, 1);
-		log_info("database connection regained after %.1f s down "
-		    "(%lu failed attempts)", seconds_since(&db->down_since),
+		log_info("database connection regained %.3f s after it was found "
+		    "lost, %lu failed attempts", seconds_since(&db->down_since),
 		    db->failures);
 	} else if (db->failures > 0)
 		log_info("database connected after %.1f s (%lu failed attempts)",

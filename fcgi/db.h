@@ -37,6 +37,7 @@ struct db {
 	unsigned long failures;       /* attempts failed during this outage */
 	struct timespec logged_at;    /* the last "cannot connect" line */
 	struct api_metrics *metrics;  /* counts reconnects; may be NULL */
+	char goodbye[256];            /* the server's FATAL before it hung up */
 };
 
 void db_init(struct db *db, const char *conninfo, struct api_metrics *metrics);

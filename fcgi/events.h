@@ -105,6 +105,7 @@ struct events {
 	long long db_down_since_ms;  /* when the outage in progress began */
 	unsigned long db_failures;   /* attempts failed during it */
 	long long db_logged_ms;      /* the last "cannot reach" line */
+	char db_goodbye[256];        /* the server's FATAL before it hung up */
 
 	struct item_state items;
 	struct ring ring;

@@ -20,6 +20,7 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -77,10 +78,31 @@ events_db_close(struct events *ev)
  * attempt and a reminder at most every REMIND_MS while it lasts, however
  * often the backoff retries; its end is one line in on_result().
  */
+/*
+ * libpq hands what the server says outside a query to a notice receiver,
+ * whose default prints it to stderr as a bare line. The server's FATAL
+ * before it hangs up (shutdown, pg_terminate_backend) is kept for the line
+ * that reports the lost connection; anything else is a line of its own.
+ */
+static void
+on_notice(void *arg, const PGresult *res)
+{
+	struct events *ev = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (severity != NULL && primary != NULL &&
+	    (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+		snprintf(ev->db_goodbye, sizeof(ev->db_goodbye), "%s", primary);
+	else
+		log_warn("the database says: %s", PQresultErrorMessage(res));
+}
+
 static void
 db_fail(struct events *ev, const char *what)
 {
-	const char *msg = ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
+	const char *msg = ev->db_goodbye[0] != '\0' ? ev->db_goodbye :
+	    ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
 	long long now = events_now_ms();
 
 	if (ev->db_state == DB_READY) {
@@ -280,11 +302,13 @@ events_db_tick(struct events *ev)
 
 	if (ev->db_state != DB_DOWN || events_now_ms() < ev->db_retry_ms)
 		return;
+	ev->db_goodbye[0] = '\0';
 	ev->conn = PQconnectStartParams(keys, values, 1);
 	if (ev->conn == NULL || PQstatus(ev->conn) == CONNECTION_BAD) {
 		db_fail(ev, "connect");
 		return;
 	}
+	(void)PQsetNoticeReceiver(ev->conn, on_notice, ev);
 	ev->db_state = DB_CONNECTING;
 	db_watch(ev, EPOLLOUT);
 }

@@ -229,8 +229,8 @@ scrape
 got=$(m lastitem_api_db_reconnects_total)
 [ "$got" -gt "$reconnects" ] && [ "$got" -le $((reconnects + WORKERS)) ]
 ok $? "db_reconnects_total grew, by at most one per worker ($reconnects -> $got)"
-lost=$(grep -Ec "$LOG_HEAD warn: database connection lost while idle" "$STACK_DIR/api.log")
-regained=$(grep -Ec "$LOG_HEAD info: database connection regained after [0-9]+\.[0-9] s down" "$STACK_DIR/api.log")
+lost=$(grep -Ec "$LOG_HEAD warn: database connection lost while idle, closed by the server: terminating connection due to administrator command$" "$STACK_DIR/api.log")
+regained=$(grep -Ec "$LOG_HEAD info: database connection regained [0-9]+\.[0-9]{3} s after it was found lost, [0-9]+ failed attempts\$" "$STACK_DIR/api.log")
 [ "$lost" -ge 1 ] && [ "$lost" -le "$WORKERS" ]
 ok $? "one warn line, with its time, per worker that found its connection lost ($lost)"
 is "$regained" "$got" "one info line per reconnect, saying after how long"
