@@ -169,8 +169,12 @@ stack_daemon_start() {
     local what=$1 program=$2 socket=$3 log=$4 i
     shift 4
     rm -f "$socket"
+    # The user's server: the programs read DATABASE_URL (or PG*) themselves,
+    # so a password in it never shows in ps.
+    local db=(--db "$(stack_app_conninfo)")
+    [ -z "$STACK_PG_EXTERNAL" ] || db=()
     "$LI_BUILDDIR/fcgi/$program" --listen "$socket" \
-        --db "$(stack_app_conninfo)" "$@" >>"$log" 2>&1 &
+        "${db[@]}" "$@" >>"$log" 2>&1 &
     STACK_DAEMON_PID=$!
     for i in $(seq 1 100); do
         [ -S "$socket" ] && return 0
