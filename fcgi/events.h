@@ -119,6 +119,7 @@ struct events {
 	struct client *clients;      /* every connection */
 	struct client *dead;         /* closed in this batch, not yet freed */
 	size_t nclients, nstreaming;
+	size_t clients_peak;         /* most connections since the last trim */
 	long long last_heartbeat_ms;
 	struct events_metrics metrics;
 	int stopping;

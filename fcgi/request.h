@@ -114,7 +114,11 @@ enum problem_code request_bearer_token(const char *header, const char **token,
 /*
  * Compares a presented token with the expected one in time that depends
  * only on the presented token's length, never on where they differ, so the
- * admin token cannot be guessed a byte at a time. Returns 1 when equal.
+ * admin token cannot be guessed a byte at a time. The loop runs over the
+ * presented bytes only (the expected ones are read cyclically), so its
+ * duration does not tell the expected token's length either; a length
+ * mismatch is folded into the same difference, not returned early.
+ * Returns 1 when equal.
  */
 int request_token_equal(const char *given, size_t given_len,
     const char *expected, size_t expected_len);

@@ -29,9 +29,17 @@ trap shutdown INT TERM
 # A failed start (stack_die) must not leave the others running.
 trap stack_down EXIT
 
+# The admin token comes from a file (LASTITEM_ADMIN_TOKEN_FILE) or from
+# LASTITEM_ADMIN_TOKEN, which the pool reads and wipes: never an argument,
+# which ps would show.
+POOL_ARGS=(--allow-unsafe)
+[ -z "${LASTITEM_ADMIN_TOKEN_FILE:-}" ] ||
+    POOL_ARGS+=(--admin-token-file "$LASTITEM_ADMIN_TOKEN_FILE")
+EVENTS_PER_ADDRESS=${EVENTS_PER_ADDRESS:-256}
+
 stack_init "$RUN_DIR"
 pg_up
-pool_start --allow-unsafe
+pool_start "${POOL_ARGS[@]}"
 events_start
 nginx_start "$PORT" "$HOST"
 
@@ -39,16 +47,23 @@ url="http://localhost:$PORT"
 [ "$HOST" = 127.0.0.1 ] || [ "$HOST" = localhost ] || url="http://$HOST:$PORT"
 stampede="test/stampede -n 200 --reset"
 [ "$PORT" = 8080 ] || stampede="$stampede -u $url"
-if [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
-    reset_note="reset needs the admin token (LASTITEM_ADMIN_TOKEN)"
+if [ -n "${LASTITEM_ADMIN_TOKEN_FILE:-}" ]; then
+    reset_note="needs the admin token (in $LASTITEM_ADMIN_TOKEN_FILE)"
+elif [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
+    reset_note="needs the admin token (LASTITEM_ADMIN_TOKEN)"
 else
-    reset_note="reset is OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN to protect it)"
+    reset_note="OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN or LASTITEM_ADMIN_TOKEN_FILE to protect it)"
+fi
+if [ "$EVENTS_PER_ADDRESS" = 0 ]; then
+    limit_note="no limit per address (EVENTS_PER_ADDRESS=0)"
+else
+    limit_note="at most $EVENTS_PER_ADDRESS open per address, then 429 (EVENTS_PER_ADDRESS)"
 fi
 cat <<BANNER
 
   lastitem is up:  $url/
   API:             $url/api/items
-  live events:     curl -N $url/api/events
+  live events:     curl -N $url/api/events   ($limit_note)
   stampede:        $stampede        (from $LI_SRCDIR)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note
@@ -73,7 +88,7 @@ while [ "$stopping" = 0 ]; do
     if ! kill -0 "$POOL_PID" 2>/dev/null; then
         wait "$POOL_PID" 2>/dev/null
         say "the pool (lastitem-api) exited with status $?; starting it again"
-        pool_start --allow-unsafe && say "the pool is back"
+        pool_start "${POOL_ARGS[@]}" && say "the pool is back"
     fi
     if ! kill -0 "$EVENTS_PID" 2>/dev/null; then
         wait "$EVENTS_PID" 2>/dev/null

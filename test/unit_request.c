@@ -285,6 +285,10 @@ test_headers(void)
 	ok(!request_token_equal(S("s3creT"), S("s3cret")), "last byte differs");
 	ok(!request_token_equal(S("s3cre"), S("s3cret")), "prefix refused");
 	ok(!request_token_equal(S("s3cretx"), S("s3cret")), "longer refused");
+	/* The expected bytes are read cyclically: a repeat must not pass. */
+	ok(!request_token_equal(S("s3crets3cret"), S("s3cret")),
+	    "the token twice refused");
+	ok(!request_token_equal("", 0, S("s3cret")), "empty refused");
 	ok(!request_token_equal(S("x"), "", 0), "no expected token never matches");
 }
 
