@@ -36,7 +36,13 @@ export class Feed {
     const id = document.createElement('span');
     id.className = 'order-id';
     id.textContent = '#' + order.id;
-    li.append(who, ' got ', what, ' ', how, ' ', when, ' ', id);
+    const line = document.createElement('span');
+    line.className = 'line';
+    line.append(who, ' got ', what);
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.append(how, ' ', when, ' ', id);
+    li.append(line, ' ', meta);
     return li;
   }
 
@@ -50,7 +56,11 @@ export class Feed {
   // Everything again, from what the shop knows (after a load or a reset).
   redraw() {
     const orders = this.shop.newest(MAX_SHOWN);
-    this.list.replaceChildren(...orders.map((o) => this.entry(o)));
+    this.list.replaceChildren(...orders.map((o) => {
+      const li = this.entry(o);
+      li.classList.add('known');   // not news: no highlight
+      return li;
+    }));
     this.empty.hidden = orders.length > 0;
   }
 }
