@@ -57,14 +57,38 @@ skip_all() {
 }
 
 done_testing() {
+    sanitizer_check
     echo "1..$TAP_RUN"
     [ "$TAP_FAILED" -eq 0 ]
+}
+
+# ------------------------------------------------------------------ sanitizers
+
+# Under --enable-sanitizers (LI_SANITIZERS=yes) a finding in one of our
+# programs is written to its stderr, i.e. to a log in the test's directory,
+# and would pass unseen: the stack is stopped first (leaks are reported at
+# exit), then any report there is a failing test point with its first lines.
+SANITIZER_CHECKED=
+sanitizer_check() {
+    [ "${LI_SANITIZERS:-}" = yes ] && [ -z "$SANITIZER_CHECKED" ] && [ -n "${TEST_DIR:-}" ] ||
+        return 0
+    SANITIZER_CHECKED=1
+    test_stop_extras
+    stack_down
+    local log
+    for log in $(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
+                 "$TEST_DIR"/*.log "$TEST_DIR"/*.out 2>/dev/null); do
+        ok 1 "no sanitizer report in ${log#"$TEST_DIR"/}"
+        grep -m1 -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | sed 's/^/#   /'
+    done
 }
 
 # ------------------------------------------------------------------ the stack
 
 test_cleanup() {
     local rc=$?
+    # A test that ended before done_testing: its reports, all the same.
+    sanitizer_check
     test_stop_extras
     stack_down
     if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
