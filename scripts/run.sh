@@ -60,6 +60,13 @@ cat <<BANNER
 BANNER
 
 # Supervise: a process that dies is restarted, and the restart is logged.
+# A restart that fails is said and tried again a second later: from here on
+# stack_die must not end the stack, only the attempt (each start function
+# ends with it, so it returns the failure).
+stack_die() {
+    say "$*; trying again in a second"
+    return 1
+}
 pg_alive() {
     [ -n "$STACK_PG_EXTERNAL" ] && return 0
     stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" status >/dev/null 2>&1
