@@ -44,6 +44,19 @@ if [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
 else
     reset_note="reset is OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN to protect it)"
 fi
+# Whether an answered purchase survives a crash, read from the server itself,
+# so that the banner never claims what the settings do not give.
+durability() {
+    local fsync fpw sync
+    fsync=$(stack_sql "SHOW fsync" 2>/dev/null)
+    fpw=$(stack_sql "SHOW full_page_writes" 2>/dev/null)
+    sync=$(stack_sql "SHOW synchronous_commit" 2>/dev/null)
+    if [ "$fsync" = on ] && [ "$fpw" = on ] && [ -n "$sync" ] && [ "$sync" != off ]; then
+        echo "durable (fsync, full_page_writes and synchronous_commit on): a 201 is on disk"
+    else
+        echo "NOT durable (fsync=$fsync, full_page_writes=$fpw, synchronous_commit=$sync): a crash can lose purchases already answered 201"
+    fi
+}
 cat <<BANNER
 
   lastitem is up:  $url/
@@ -52,7 +65,8 @@ cat <<BANNER
   stampede:        $stampede        (from $LI_SRCDIR)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note
-  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg, durable (fsync and synchronous commit on)")
+  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg")
+                   $(durability)
   logs:            $RUN_DIR/*.log, $RUN_DIR/nginx/*.log
 
   Ctrl-C stops it all.

@@ -90,7 +90,7 @@ wait_until 30 buy_ok
 ok $? "it sells"
 wait_until 30 events_ok
 ok $? "its event stream answers through nginx"
-logged "durable (fsync and synchronous commit on)"
+logged "durable (fsync, full_page_writes and synchronous_commit on): a 201 is on disk"
 ok $? "it says its database is durable"
 settings=$(for s in fsync synchronous_commit full_page_writes; do
                STACK_DIR=$RUN_DIR STACK_PG_SOCK=$RUN_DIR/pg/sock pg_setting "$s"; done | paste -sd' ')
