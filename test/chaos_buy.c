@@ -226,6 +226,8 @@ main(int argc, char **argv)
 	long long t0;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A line per answer as it comes, so a test can count them mid-run. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	run.prefix = "chaos";
 	while ((opt = getopt(argc, argv, "c:r:p:")) != -1) {
 		switch (opt) {

@@ -94,8 +94,9 @@ start=$(date +%s%N)
     "$ADDR" "$PURCHASES" $ITEMS >"$TEST_DIR/acks.tsv" 2>"$TEST_DIR/buy.err" &
 BUY_PID=$!
 TEST_EXTRA_PIDS+=("$BUY_PID")
-# Spread over the run, which takes PURCHASES / RATE seconds at least.
-gap=$(awk -v n="$PURCHASES" -v r="$RATE" -v f=${#FAULTS[@]} 'BEGIN { printf "%.2f", n / r / (f + 1) }')
+# Spread over the run, which takes PURCHASES / RATE seconds at least, with
+# room for the faults' own time (a restart takes a second or two).
+gap=$(awk -v n="$PURCHASES" -v r="$RATE" -v f=${#FAULTS[@]} 'BEGIN { printf "%.2f", n / r / (f + 3) }')
 for fault in "${FAULTS[@]}"; do
     sleep "$gap"
     kill -0 "$BUY_PID" 2>/dev/null || break
