@@ -59,6 +59,19 @@ if [ "$EVENTS_PER_ADDRESS" = 0 ]; then
 else
     limit_note="at most $EVENTS_PER_ADDRESS open per address, then 429 (EVENTS_PER_ADDRESS)"
 fi
+# Whether an answered purchase survives a crash, read from the server itself,
+# so that the banner never claims what the settings do not give.
+durability() {
+    local fsync fpw sync
+    fsync=$(stack_sql "SHOW fsync" 2>/dev/null)
+    fpw=$(stack_sql "SHOW full_page_writes" 2>/dev/null)
+    sync=$(stack_sql "SHOW synchronous_commit" 2>/dev/null)
+    if [ "$fsync" = on ] && [ "$fpw" = on ] && [ -n "$sync" ] && [ "$sync" != off ]; then
+        echo "durable (fsync, full_page_writes and synchronous_commit on): a 201 is on disk"
+    else
+        echo "NOT durable (fsync=$fsync, full_page_writes=$fpw, synchronous_commit=$sync): a crash can lose purchases already answered 201"
+    fi
+}
 cat <<BANNER
 
   lastitem is up:  $url/
@@ -67,7 +80,8 @@ cat <<BANNER
   stampede:        $stampede        (from $LI_SRCDIR)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note
-  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg, durable (fsync and synchronous commit on)")
+  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg")
+                   $(durability)
   logs:            $RUN_DIR/*.log, $RUN_DIR/nginx/*.log
 
   Ctrl-C stops it all.
@@ -75,6 +89,13 @@ cat <<BANNER
 BANNER
 
 # Supervise: a process that dies is restarted, and the restart is logged.
+# A restart that fails is said and tried again a second later: from here on
+# stack_die must not end the stack, only the attempt (each start function
+# ends with it, so it returns the failure).
+stack_die() {
+    say "$*; trying again in a second"
+    return 1
+}
 pg_alive() {
     [ -n "$STACK_PG_EXTERNAL" ] && return 0
     stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" status >/dev/null 2>&1

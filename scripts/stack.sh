@@ -94,7 +94,10 @@ stack_sql() {
 }
 
 # pg_init: creates the cluster unless it exists. Extra settings come from
-# $STACK_PG_SETTINGS (lines of postgresql.conf).
+# $STACK_PG_SETTINGS (lines of postgresql.conf). initdb syncs what it wrote
+# to disk unless $STACK_INITDB_NOSYNC is set (the tests, which throw the
+# cluster away): a cluster `make run` keeps must survive a crash of the
+# machine right after it was made.
 pg_init() {
     local pg=$STACK_DIR/pg
     [ -x "$PG_BINDIR/initdb" ] ||
@@ -109,7 +112,7 @@ pg_init() {
         chown -R "$PG_USER" "$pg"
     fi
     stack_as_pg "$PG_BINDIR/initdb" -D "$pg/data" -U postgres -A trust \
-        -E UTF8 --locale=C.UTF-8 --no-sync >"$pg/initdb.log" 2>&1 ||
+        -E UTF8 --locale=C.UTF-8 ${STACK_INITDB_NOSYNC:+--no-sync} >"$pg/initdb.log" 2>&1 ||
         { cat "$pg/initdb.log" >&2; stack_die "initdb failed"; }
     {
         echo "# lastitem: unix socket only, in the run directory"

@@ -107,10 +107,18 @@ test_stack_up() {
     trap test_cleanup EXIT
     trap 'exit 1' INT TERM
     # The tests check correctness, not durability: no fsync, so a 2-core
-    # machine spends its time on the code under test.
-    STACK_PG_SETTINGS="fsync = off
+    # machine spends its time on the code under test. A test of durability
+    # sets TEST_PG_DURABLE=1 first and gets what `make run` has instead:
+    # PostgreSQL's defaults, and a cluster synced to disk when created.
+    if [ "${TEST_PG_DURABLE:-0}" = 1 ]; then
+        STACK_PG_SETTINGS=
+        STACK_INITDB_NOSYNC=
+    else
+        STACK_PG_SETTINGS="fsync = off
 synchronous_commit = off
 full_page_writes = off"
+        STACK_INITDB_NOSYNC=1
+    fi
     # Only the unix socket is used; the port just names it.
     PG_PORT=5432
     stack_init "$TEST_DIR"
@@ -185,6 +193,22 @@ invariant() {
 db_snapshot() {
     stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s', id, quantity, initial_quantity, version), ',' ORDER BY id) FROM lastitem.items)
                    || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)"
+}
+
+# pg_restart [MODE]: pg_ctl restart -m MODE (fast), waiting until it is up.
+pg_restart() {
+    stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" -l "$STACK_DIR/pg/postgres.log" \
+        -m "${1:-fast}" -w -t 60 restart >/dev/null
+}
+
+# pg_setting NAME: a setting of the running server, as it is in force.
+pg_setting() {
+    stack_sql "SELECT setting FROM pg_settings WHERE name = '$1'"
+}
+
+# pool_worker_count: how many workers the pool has now.
+pool_worker_count() {
+    pool_workers | grep -c .
 }
 
 # ------------------------------------------------------------------ the event daemon
