@@ -22,6 +22,10 @@
 static const char usage[] =
 "usage: lastitem-api [options]\n"
 "  --listen ADDR            unix socket path or host:port (default 127.0.0.1:9000)\n"
+"  --metrics-listen ADDR    a second socket, served by a worker of its own,\n"
+"                           for GET /api/metrics and /api/health only, so a\n"
+"                           scrape never queues behind purchases (default:\n"
+"                           none; both are answered on --listen as well)\n"
 "  --workers N              worker processes, each with one database connection\n"
 "                           (default: 2 per core, at least 2, at most 16)\n"
 "  --strategy NAME          default strategy: pessimistic (default), atomic,\n"
@@ -107,9 +111,10 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
     size_t errlen)
 {
 	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
-	    OPT_VERSION };
+	    OPT_VERSION, OPT_METRICS_LISTEN };
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "strategy", required_argument, NULL, 's' },
 		{ "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
@@ -138,6 +143,9 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 		switch (c) {
 		case 'l':
 			cfg->listen = optarg;
+			break;
+		case OPT_METRICS_LISTEN:
+			cfg->metrics_listen = optarg;
 			break;
 		case 'w':
 			if ((n = option_number(optarg, 1, 256)) < 0) {
@@ -189,6 +197,11 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return LI_ERROR;
+	}
+	if (cfg->metrics_listen != NULL &&
+	    strcmp(cfg->metrics_listen, cfg->listen) == 0) {
+		snprintf(err, errlen, "--metrics-listen must differ from --listen");
 		return LI_ERROR;
 	}
 	if (strategy_is_unsafe(cfg->default_strategy) && !cfg->allow_unsafe) {

@@ -14,6 +14,7 @@
 struct api_config {
 	int workers;                   /* --workers */
 	const char *listen;            /* --listen: unix path or host:port */
+	const char *metrics_listen;    /* --metrics-listen, or NULL: none */
 	int backlog;                   /* --backlog */
 	enum strategy default_strategy;/* --strategy */
 	int allow_unsafe;              /* --allow-unsafe */

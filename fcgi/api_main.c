@@ -17,6 +17,13 @@
  * before the first fork (metrics.h): the master counts restarts and living
  * workers there, the workers count their requests, and nothing is lost when
  * a worker dies.
+ *
+ * With --metrics-listen the master opens a second socket and keeps one more
+ * worker, the scrape worker, accepting on it alone: a scrape or a health
+ * check then never waits in the queue of purchases, which is exactly when
+ * an operator needs it. It lives in the last slot and is watched, restarted
+ * and drained like the others; the workers gauge counts the others only, and
+ * scrape_workers counts it.
  */
 #include <config.h>
 
@@ -54,8 +61,10 @@ struct slot {
 struct pool {
 	const struct api_config *cfg;
 	int listen_fd;
+	int scrape_fd;              /* --metrics-listen, or -1 */
 	pid_t master;
-	struct slot *slots;
+	struct slot *slots;         /* the workers, then the scrape worker */
+	int nslots;
 	unsigned long restarts;
 	struct api_metrics *metrics;  /* shared with every worker */
 };
@@ -78,10 +87,25 @@ monotonic_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether slot i is the scrape worker's (the one after the workers). */
+static int
+is_scrape(const struct pool *pool, int i)
+{
+	return i >= pool->cfg->workers;
+}
+
+static const char *
+kind(const struct pool *pool, int i)
+{
+	return is_scrape(pool, i) ? "scrape worker" : "worker";
+}
+
 /* Forks the worker of slot i. Returns LI_OK or LI_ERROR (logged). */
 static int
 spawn(struct pool *pool, int i)
 {
+	int scrape = is_scrape(pool, i);
+	int fd = scrape ? pool->scrape_fd : pool->listen_fd;
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -94,8 +118,11 @@ spawn(struct pool *pool, int i)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != pool->master)
 			_exit(EXIT_SUCCESS);
+		/* Each worker keeps only the socket it serves. */
+		if (pool->scrape_fd >= 0)
+			close(scrape ? pool->listen_fd : pool->scrape_fd);
 		free(pool->slots);
-		exit(api_worker_run(pool->cfg, pool->listen_fd, pool->metrics));
+		exit(api_worker_run(pool->cfg, fd, pool->metrics, scrape));
 	}
 	pool->slots[i].pid = pid;
 	pool->slots[i].started = monotonic_seconds();
@@ -105,7 +132,7 @@ spawn(struct pool *pool, int i)
 static int
 slot_of(const struct pool *pool, pid_t pid)
 {
-	for (int i = 0; i < pool->cfg->workers; i++)
+	for (int i = 0; i < pool->nslots; i++)
 		if (pool->slots[i].pid == pid)
 			return i;
 	return -1;
@@ -120,12 +147,27 @@ describe_exit(int status, char *buf, size_t size)
 		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 }
 
+/* Sets the gauges of living workers; returns how many live, of both kinds. */
+static int
+count_alive(struct pool *pool)
+{
+	unsigned long long alive[2] = { 0, 0 };
+
+	for (int i = 0; i < pool->nslots; i++)
+		alive[is_scrape(pool, i)] += pool->slots[i].pid != 0;
+	atomic_store_explicit(&pool->metrics->workers, alive[0],
+	    memory_order_relaxed);
+	atomic_store_explicit(&pool->metrics->scrape_workers, alive[1],
+	    memory_order_relaxed);
+	return (int)(alive[0] + alive[1]);
+}
+
 /* Reaps dead workers; when running, schedules their replacements. */
 static int
 reap(struct pool *pool, int running)
 {
 	char how[64];
-	int status, i, alive = 0;
+	int status, i;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -140,18 +182,15 @@ reap(struct pool *pool, int running)
 		metrics_add(&pool->metrics->workers_restarted, 1);
 		if (monotonic_seconds() - pool->slots[i].started < QUICK_DEATH_SECONDS) {
 			pool->slots[i].respawn_at = monotonic_seconds() + 1;
-			log_warn("worker %ld %s right after it started; restarting "
-			    "it in 1 s", (long)pid, how);
+			log_warn("%s %ld %s right after it started; restarting "
+			    "it in 1 s", kind(pool, i), (long)pid, how);
 		} else {
 			pool->slots[i].respawn_at = 0;
-			log_warn("worker %ld %s; restarting it", (long)pid, how);
+			log_warn("%s %ld %s; restarting it", kind(pool, i), (long)pid,
+			    how);
 		}
 	}
-	for (i = 0; i < pool->cfg->workers; i++)
-		alive += pool->slots[i].pid != 0;
-	atomic_store_explicit(&pool->metrics->workers, (unsigned long long)alive,
-	    memory_order_relaxed);
-	return alive;
+	return count_alive(pool);
 }
 
 static void
@@ -160,24 +199,24 @@ respawn_due(struct pool *pool)
 	time_t now = monotonic_seconds();
 	struct slot *sl;
 
-	for (int i = 0; i < pool->cfg->workers; i++) {
+	for (int i = 0; i < pool->nslots; i++) {
 		sl = &pool->slots[i];
 		if (sl->pid != 0 || sl->respawn_at > now || spawn(pool, i) != LI_OK)
 			continue;
-		metrics_add(&pool->metrics->workers, 1);
 		if (sl->replaced != 0)
-			log_info("worker %ld started, replacing worker %ld",
-			    (long)sl->pid, (long)sl->replaced);
+			log_info("%s %ld started, replacing %s %ld", kind(pool, i),
+			    (long)sl->pid, kind(pool, i), (long)sl->replaced);
 		else
-			log_info("worker %ld started", (long)sl->pid);
+			log_info("%s %ld started", kind(pool, i), (long)sl->pid);
 		sl->replaced = 0;
 	}
+	(void)count_alive(pool);
 }
 
 static void
 signal_workers(struct pool *pool, int sig)
 {
-	for (int i = 0; i < pool->cfg->workers; i++)
+	for (int i = 0; i < pool->nslots; i++)
 		if (pool->slots[i].pid != 0)
 			kill(pool->slots[i].pid, sig);
 }
@@ -204,21 +243,21 @@ drain(struct pool *pool, const sigset_t *signals)
 	}
 }
 
-/* Opens the FastCGI socket: non-blocking (see api_worker.c), and for a unix
+/* Opens a FastCGI socket: non-blocking (see api_worker.c), and for a unix
  * socket writable by nginx's workers, whatever user they run as. */
 static int
-open_listener(const struct api_config *cfg)
+open_listener(const char *addr, int backlog)
 {
 	int fd, flags;
 
-	if (strchr(cfg->listen, ':') == NULL)
-		(void)unlink(cfg->listen);    /* a socket left by a killed master */
-	if ((fd = FCGX_OpenSocket(cfg->listen, cfg->backlog)) < 0) {
-		log_error("cannot listen on %s: %s", cfg->listen, strerror(errno));
+	if (strchr(addr, ':') == NULL)
+		(void)unlink(addr);           /* a socket left by a killed master */
+	if ((fd = FCGX_OpenSocket(addr, backlog)) < 0) {
+		log_error("cannot listen on %s: %s", addr, strerror(errno));
 		return -1;
 	}
-	if (strchr(cfg->listen, ':') == NULL && chmod(cfg->listen, 0666) != 0)
-		log_warn("chmod %s: %s", cfg->listen, strerror(errno));
+	if (strchr(addr, ':') == NULL && chmod(addr, 0666) != 0)
+		log_warn("chmod %s: %s", addr, strerror(errno));
 	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		log_error("cannot make the listening socket non-blocking: %s",
@@ -264,9 +303,15 @@ main(int argc, char **argv)
 	memset(&pool, 0, sizeof(pool));
 	pool.cfg = &cfg;
 	pool.master = getpid();
-	if ((pool.listen_fd = open_listener(&cfg)) < 0)
+	pool.scrape_fd = -1;
+	pool.nslots = cfg.workers + (cfg.metrics_listen != NULL);
+	/* The scrape socket first: whoever sees the main one can scrape. */
+	if (cfg.metrics_listen != NULL &&
+	    (pool.scrape_fd = open_listener(cfg.metrics_listen, cfg.backlog)) < 0)
 		return EXIT_FAILURE;
-	if ((pool.slots = calloc((size_t)cfg.workers, sizeof(*pool.slots))) == NULL) {
+	if ((pool.listen_fd = open_listener(cfg.listen, cfg.backlog)) < 0)
+		return EXIT_FAILURE;
+	if ((pool.slots = calloc((size_t)pool.nslots, sizeof(*pool.slots))) == NULL) {
 		log_error("out of memory");
 		return EXIT_FAILURE;
 	}
@@ -286,6 +331,9 @@ main(int argc, char **argv)
 	    strategy_name(cfg.default_strategy),
 	    cfg.allow_unsafe ? "ALLOWED (--allow-unsafe: it oversells)" : "refused",
 	    cfg.admin_token_len > 0 ? "needs the admin token" : "is open to anyone");
+	if (cfg.metrics_listen != NULL)
+		log_info("metrics and health also on %s, with a worker of their own",
+		    cfg.metrics_listen);
 	respawn_due(&pool);
 
 	for (;;) {
@@ -302,6 +350,11 @@ main(int argc, char **argv)
 	close(pool.listen_fd);
 	if (strchr(cfg.listen, ':') == NULL)
 		(void)unlink(cfg.listen);
+	if (pool.scrape_fd >= 0) {
+		close(pool.scrape_fd);
+		if (strchr(cfg.metrics_listen, ':') == NULL)
+			(void)unlink(cfg.metrics_listen);
+	}
 	free(pool.slots);
 	(void)munmap(pool.metrics, sizeof(*pool.metrics));
 	log_info("stopped after %lu worker restarts", pool.restarts);

@@ -19,6 +19,10 @@
  * nginx's 503 "unavailable", and were never read, so nothing of theirs ran.
  * The listening socket is non-blocking, so when another worker wins the race
  * for a connection, FCGX_Accept_r returns EAGAIN and this one waits again.
+ *
+ * The scrape worker (--metrics-listen) runs this same loop on its own socket
+ * and answers only /api/metrics and /api/health. It connects to the database
+ * only when a health check first needs it: metrics come from shared memory.
  */
 #include <config.h>
 
@@ -27,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <fcgiapp.h>
 
@@ -165,7 +170,7 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 
 int
 api_worker_run(const struct api_config *cfg, int listen_fd,
-    struct api_metrics *metrics)
+    struct api_metrics *metrics, int scrape_only)
 {
 	struct sigaction sa;
 	sigset_t wait_mask;
@@ -189,11 +194,18 @@ api_worker_run(const struct api_config *cfg, int listen_fd,
 	sigdelset(&wait_mask, SIGTERM);
 	sigdelset(&wait_mask, SIGINT);
 
+	/* A name of its own (ps -o comm, /proc/PID/comm) tells the scrape
+	 * worker from the others. */
+	if (scrape_only)
+		(void)prctl(PR_SET_NAME, "lastitem-scrape");
+
 	db_init(&db, cfg->conninfo, metrics);
-	(void)db_ready(&db);    /* connect now; on failure, at the first request */
+	if (!scrape_only)
+		(void)db_ready(&db);  /* connect now; on failure, at the first request */
 	ctx.cfg = cfg;
 	ctx.db = &db;
 	ctx.metrics = metrics;
+	ctx.scrape_only = scrape_only;
 
 	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("cannot initialise a FastCGI request");

@@ -343,6 +343,16 @@ handle_request(struct handler_ctx *ctx, const struct http_request *req,
 	enum problem_code rc;
 
 	rc = route_match(req->method, req->path, &rt);
+	/* The scrape socket exists so that these two never wait behind a
+	 * purchase; serving anything else there would bring the wait back. */
+	if (ctx->scrape_only && (rc == PROBLEM_NONE ||
+	    rc == PROBLEM_METHOD_NOT_ALLOWED) && rt.id != ROUTE_METRICS &&
+	    rt.id != ROUTE_HEALTH) {
+		response_problem(resp, PROBLEM_NOT_FOUND, "the metrics socket "
+		    "serves /api/metrics and /api/health only");
+		metrics_request(ctx->metrics, MROUTE_OTHER, resp->status);
+		return;
+	}
 	if (rc == PROBLEM_NONE || rc == PROBLEM_METHOD_NOT_ALLOWED) {
 		dispatch(ctx, req, &rt, rc, resp);
 		metrics_request(ctx->metrics, route_label[rt.id], resp->status);

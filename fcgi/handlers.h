@@ -11,11 +11,13 @@
 #include "response.h"
 
 /* What a handler works with: the configuration, the worker's connection
- * and the pool's shared counters. */
+ * and the pool's shared counters. scrape_only: this worker serves
+ * --metrics-listen, where every route but metrics and health is a 404. */
 struct handler_ctx {
 	const struct api_config *cfg;
 	struct db *db;
 	struct api_metrics *metrics;
+	int scrape_only;
 };
 
 /* Answers one request into resp (initialised by the caller), and counts it. */

@@ -246,8 +246,12 @@ metrics_format(const struct api_metrics *m, size_t *len)
 	put(&t, "lastitem_api_workers_restarted_total %llu\n",
 	    get(&m->workers_restarted));
 
-	family(&t, "workers", "gauge", "Workers alive now.");
+	family(&t, "workers", "gauge", "Workers alive now (those of --listen).");
 	put(&t, "lastitem_api_workers %llu\n", get(&m->workers));
+
+	family(&t, "scrape_workers", "gauge",
+	    "Workers of --metrics-listen alive now (1, or 0 without it).");
+	put(&t, "lastitem_api_scrape_workers %llu\n", get(&m->scrape_workers));
 
 	family(&t, "start_time_seconds", "gauge",
 	    "When the pool started, in seconds since the Unix epoch.");

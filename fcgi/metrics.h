@@ -76,6 +76,7 @@ struct api_metrics {
 	atomic_ullong db_reconnects;
 	atomic_ullong workers_restarted;
 	atomic_ullong workers;                  /* a gauge: alive now */
+	atomic_ullong scrape_workers;           /* a gauge: of --metrics-listen */
 	atomic_ullong start_time;               /* unix seconds */
 };
 

@@ -7,6 +7,7 @@
 #
 #   $STACK_DIR/pg/data   the cluster          $STACK_DIR/pg/sock  its socket
 #   $STACK_DIR/api.sock  the pool's socket    $STACK_DIR/nginx    nginx's files
+#   $STACK_DIR/metrics.sock  the pool's socket for /api/metrics and /api/health
 #   $STACK_DIR/events.sock  the event daemon's socket
 #   $STACK_DIR/*.log     what each process said
 #
@@ -42,6 +43,7 @@ stack_init() {
     chmod 755 "$STACK_DIR"
     STACK_PG_SOCK=$STACK_DIR/pg/sock
     STACK_API_SOCK=$STACK_DIR/api.sock
+    STACK_METRICS_SOCK=$STACK_DIR/metrics.sock
     STACK_EVENTS_SOCK=$STACK_DIR/events.sock
     [ ${#STACK_PG_SOCK} -lt 90 ] ||
         stack_die "$STACK_DIR is too deep for a unix socket path; use a shorter one"
@@ -197,10 +199,13 @@ stack_stop_pid() {
 
 # ------------------------------------------------------------- the pool
 
-# pool_start [lastitem-api options…]: starts the pool on $STACK_API_SOCK.
+# pool_start [lastitem-api options…]: starts the pool on $STACK_API_SOCK,
+# with metrics and health on $STACK_METRICS_SOCK too (the pool opens that one
+# first, so it is there once the other is).
 pool_start() {
+    rm -f "$STACK_METRICS_SOCK"
     stack_daemon_start "the pool" lastitem-api "$STACK_API_SOCK" \
-        "$STACK_DIR/api.log" "$@"
+        "$STACK_DIR/api.log" --metrics-listen "$STACK_METRICS_SOCK" "$@"
     POOL_PID=$STACK_DAEMON_PID
 }
 
@@ -210,9 +215,26 @@ pool_stop() {
     POOL_PID=
 }
 
-# The pids of the pool's workers.
-pool_workers() {
+# pool_children: the pids of every child of the pool's master.
+pool_children() {
     [ -n "${POOL_PID:-}" ] && cat /proc/"$POOL_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
+}
+
+# The pids of the pool's workers (not the scrape worker, named lastitem-scrape).
+pool_workers() {
+    local pid
+    for pid in $(pool_children); do
+        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = lastitem-scrape ] || echo "$pid"
+    done
+}
+
+# The pid of the pool's scrape worker (of --metrics-listen), if it has one.
+pool_scrape_worker() {
+    local pid
+    for pid in $(pool_children); do
+        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = lastitem-scrape ] && echo "$pid"
+    done
+    return 0
 }
 
 # ------------------------------------------------------------- the event daemon
@@ -255,6 +277,7 @@ nginx_start() {
         -e "s|@RUN_DIR@|$dir|g" \
         -e "s|@PUBLIC_DIR@|${STACK_PUBLIC_DIR:-$LI_SRCDIR/public}|" \
         -e "s|@API_SOCKET@|$STACK_API_SOCK|" \
+        -e "s|@METRICS_SOCKET@|$STACK_METRICS_SOCK|" \
         -e "s|@EVENTS_ADDR@|unix:$STACK_EVENTS_SOCK:|" \
         -e "s|@EVENTS_LIMIT@|$events_limit|" \
         "$LI_SRCDIR/nginx/lastitem.conf.in" >"$dir/nginx.conf"

@@ -10,6 +10,12 @@
 #   * A worker killed with SIGKILL takes no count with it, and is counted as
 #     restarted; backends terminated under the workers are counted as
 #     reconnects. Both are logged, one line each, with a timestamp and level.
+#   * Out of band: with every worker blocked in the database (behind a row
+#     lock held from psql) and more purchases queued behind them, a scrape
+#     through nginx still answers within 2 s, from the scrape worker of
+#     --metrics-listen, and does not yet count the blocked purchases; once
+#     the lock is released it does. That socket serves nothing else, and its
+#     worker is restarted like the others.
 . "$LI_SRCDIR/test/lib.sh"
 
 WORKERS=3
@@ -39,6 +45,12 @@ hist_count() { m "lastitem_api_purchase_duration_seconds_count{strategy=\"$1\"}"
 # A log line: ISO 8601 UTC time with milliseconds, program[pid], level.
 LOG_HEAD='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z lastitem-api\[[0-9]+\]'
 
+# lint FILE: prints every line of FILE that is not a HELP, a TYPE, or a
+# sample name{label="v",…} value.
+lint() {
+    grep -Ev '^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+$|^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram)$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [0-9]+(\.[0-9]+)?$' "$1"
+}
+
 # ------------------------------------------------------------ the format
 http GET /api/metrics
 is "$HTTP_STATUS" 200 "GET /api/metrics answers 200"
@@ -46,8 +58,7 @@ is "$(header Content-Type)" "text/plain; version=0.0.4; charset=utf-8" \
     "as Prometheus text 0.0.4"
 cp "$HTTP_BODY" "$METRICS"
 
-# Every line: a HELP, a TYPE, or a sample name{label="v",…} value.
-bad=$(grep -Ev '^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+$|^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram)$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [0-9]+(\.[0-9]+)?$' "$METRICS")
+ bad=$(lint "$METRICS")
 is "$bad" "" "every line is a HELP, a TYPE or a sample with a number"
 # Every sample's family (histogram suffixes stripped) has a HELP and a TYPE.
 untyped=$(awk '
@@ -61,11 +72,12 @@ untyped=$(awk '
 is "$untyped" "" "every sample's family has # HELP and # TYPE"
 for f in requests_total purchases_total optimistic_retries_total \
          purchase_duration_seconds db_reconnects_total workers_restarted_total \
-         workers start_time_seconds; do
+         workers scrape_workers start_time_seconds; do
     grep -q "^# TYPE lastitem_api_$f " "$METRICS"
     ok $? "lastitem_api_$f is there"
 done
 is "$(m lastitem_api_workers)" "$WORKERS" "the workers gauge says $WORKERS"
+is "$(m lastitem_api_scrape_workers)" 1 "the scrape_workers gauge says 1"
 now=$(date +%s)
 started=$(m lastitem_api_start_time_seconds)
 [ "$started" -le "$now" ] && [ "$started" -gt $((now - 600)) ]
@@ -234,6 +246,117 @@ regained=$(grep -Ec "$LOG_HEAD info: database connection regained [0-9]+\.[0-9]{
 [ "$lost" -ge 1 ] && [ "$lost" -le "$WORKERS" ]
 ok $? "one warn line, with its time, per worker that found its connection lost ($lost)"
 is "$regained" "$got" "one info line per reconnect, saying after how long"
+
+# ------------------------------------------------------------ out of band
+# psql takes the row of launch-hoodie FOR UPDATE and keeps its transaction
+# open (its input is a fifo we hold), so every pessimistic purchase of it
+# waits in the database: WORKERS of them hold every worker, the rest queue
+# on the pool's socket.
+post_json /api/reset '{"quantity":40}'
+is "$HTTP_STATUS" 200 "reset to 40 of each"
+scrape
+created=$(purchases pessimistic created)
+mkfifo "$TEST_DIR/lock.fifo"
+"$PG_BINDIR/psql" -X -At -v ON_ERROR_STOP=1 "$(stack_admin_conninfo)" \
+    <"$TEST_DIR/lock.fifo" >"$TEST_DIR/lock.out" 2>&1 &
+TEST_EXTRA_PIDS+=("$!")
+locker=$!
+exec 7>"$TEST_DIR/lock.fifo"
+echo "BEGIN; SELECT 'locked ' || id FROM lastitem.items WHERE id = 'launch-hoodie' FOR UPDATE;" >&7
+locked() { grep -q '^locked launch-hoodie$' "$TEST_DIR/lock.out"; }
+wait_until 30 locked
+ok $? "psql holds the row of launch-hoodie"
+BLOCKED=$((WORKERS + 5))
+for ((i = 1; i <= BLOCKED; i++)); do
+    "$CURL" -s -o /dev/null -w '%{http_code}\n' --max-time 120 \
+        -H 'Content-Type: application/json' -H "Idempotency-Key: blocked-key-$i" \
+        --data "{\"buyer\":\"blocked-$i\",\"strategy\":\"pessimistic\"}" \
+        "$BASE_URL/api/items/launch-hoodie/purchase" >"$TEST_DIR/blocked.$i" &
+    TEST_EXTRA_PIDS+=("$!")
+    buyers+=("$!")
+done
+workers_waiting() {
+    [ "$(stack_sql "SELECT count(DISTINCT a.pid) FROM pg_stat_activity a
+                     WHERE a.usename = 'lastitem_app' AND a.wait_event_type = 'Lock'")" -ge "$WORKERS" ]
+}
+wait_until 30 workers_waiting
+ok $? "all $WORKERS workers wait on the row lock, $((BLOCKED - WORKERS)) more purchases queue behind them"
+sleep 0.5   # let the queued ones reach the pool's socket
+rm -f "$METRICS"   # a scrape that times out must not leave an old one
+start=$(date +%s%N)
+code=$("$CURL" -s --max-time 2 -o "$METRICS" -w '%{http_code}' "$BASE_URL/api/metrics")
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+diag "the scrape took $took ms"
+is "$code" 200 "with every worker blocked, GET /api/metrics answers 200 within 2 s"
+[ -s "$METRICS" ] && [ -z "$(lint "$METRICS")" ]
+ok $? "valid Prometheus text"
+is "$(m lastitem_api_workers)" "$WORKERS" "the workers gauge says $WORKERS"
+is "$(purchases pessimistic created)" "$created" \
+    "the blocked purchases are not counted yet"
+"$CURL" -s --max-time 2 -o "$TEST_DIR/health" -w '%{http_code}' "$BASE_URL/api/health" >"$TEST_DIR/health.code"
+is "$(cat "$TEST_DIR/health.code") $(jq -r .database "$TEST_DIR/health" 2>/dev/null)" "200 ok" \
+    "GET /api/health answers 200 within 2 s too, the database ok"
+is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer LIKE 'blocked-%'")" 0 \
+    "no blocked purchase has an order yet"
+
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$locker"
+ok $? "psql committed and let go of the row"
+codes=
+for pid in "${buyers[@]}"; do wait "$pid"; done
+for ((i = 1; i <= BLOCKED; i++)); do codes="$codes $(cat "$TEST_DIR/blocked.$i")"; done
+is "$codes" "$(printf ' 201%.0s' $(seq 1 "$BLOCKED"))" "then all $BLOCKED purchases answer 201"
+scrape
+is "$(purchases pessimistic created)" $((created + BLOCKED)) \
+    "and the metrics count all $BLOCKED of them"
+is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer LIKE 'blocked-%'")" "$BLOCKED" \
+    "the database has their $BLOCKED orders"
+is "$(invariant launch-hoodie)" ok "the invariant holds"
+
+# The scrape socket answers metrics and health only: anything else is a 404,
+# and never runs (asked straight over FastCGI: nginx sends nothing else there).
+if command -v cgi-fcgi >/dev/null 2>&1; then
+    out=$(REQUEST_METHOD=GET DOCUMENT_URI=/api/items REQUEST_URI=/api/items \
+        cgi-fcgi -bind -connect "$STACK_METRICS_SOCK" 2>&1)
+    [[ "$out" == *"Status: 404"* && "$out" == *'"code":"not_found"'* ]]
+    ok $? "GET /api/items on the scrape socket: 404 problem+json"
+    out=$(REQUEST_METHOD=POST DOCUMENT_URI=/api/items/launch-hoodie/purchase \
+        CONTENT_TYPE=application/json CONTENT_LENGTH=2 \
+        cgi-fcgi -bind -connect "$STACK_METRICS_SOCK" <<<'{}' 2>&1)
+    [[ "$out" == *"Status: 404"* ]]
+    ok $? "a purchase on the scrape socket: 404"
+    out=$(REQUEST_METHOD=GET DOCUMENT_URI=/api/metrics \
+        cgi-fcgi -bind -connect "$STACK_METRICS_SOCK" 2>&1)
+    [[ "$out" == *"Status: 200"* && "$out" == *"lastitem_api_scrape_workers 1"* ]]
+    ok $? "GET /api/metrics on it: 200"
+else
+    ok 0 "# SKIP no cgi-fcgi (libfcgi-bin)"
+    ok 0 "# SKIP no cgi-fcgi (libfcgi-bin)"
+    ok 0 "# SKIP no cgi-fcgi (libfcgi-bin)"
+fi
+is "$(invariant launch-hoodie)" ok "the invariant holds: the refused purchase ran nothing"
+
+# The scrape worker is watched like the others.
+scrape
+restarted=$(m lastitem_api_workers_restarted_total)
+victim=$(pool_scrape_worker)
+[ -n "$victim" ]
+ok $? "the scrape worker runs ($victim), named lastitem-scrape"
+kill -KILL "$victim"
+scrape_back() {
+    local now
+    now=$(pool_scrape_worker)
+    [ -n "$now" ] && [ "$now" != "$victim" ] && scrape &&
+        [ "$(m lastitem_api_scrape_workers)" = 1 ]
+}
+wait_until 10 scrape_back
+ok $? "killed, it is replaced and answers again"
+is "$(m lastitem_api_workers_restarted_total)" $((restarted + 1)) \
+    "workers_restarted_total went up by one"
+grep -Eq "$LOG_HEAD warn: scrape worker $victim was killed by signal 9; restarting it\$" \
+    "$STACK_DIR/api.log"
+ok $? "the log names the scrape worker that died"
 
 # ------------------------------------------------------------ the whole log
 grep -Eqv "$LOG_HEAD (info|warn|error): " "$STACK_DIR/api.log"

@@ -180,6 +180,7 @@ test_counts(struct api_metrics *m)
 	metrics_add(&m->workers_restarted, 1);
 	metrics_add(&m->db_reconnects, 2);
 	metrics_add(&m->workers, 4);
+	metrics_add(&m->scrape_workers, 1);
 
 	/* On a bound is inside it: le is "less than or equal". */
 	metrics_purchase_duration(m, STRATEGY_PESSIMISTIC, 500000);     /* 0.0005 */
@@ -216,6 +217,8 @@ test_counts(struct api_metrics *m)
 	ok(has_line(text, "lastitem_api_workers_restarted_total 1"), "restarts");
 	ok(has_line(text, "lastitem_api_db_reconnects_total 2"), "reconnects");
 	ok(has_line(text, "lastitem_api_workers 4"), "the workers gauge");
+	ok(has_line(text, "lastitem_api_scrape_workers 1"),
+	    "the scrape workers gauge");
 
 	ok(has_line(text, "lastitem_api_purchase_duration_seconds_bucket"
 	    "{strategy=\"pessimistic\",le=\"0.0005\"} 2"),
