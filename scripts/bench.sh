@@ -62,10 +62,7 @@ set -euo pipefail
 : "${BENCH_STAMPEDE:=}"
 : "${BENCH_SQL:=}"
 
-# Always the private cluster: never a server the environment points at.
-unset DATABASE_URL PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS
-
-. "$LI_SRCDIR/scripts/stack.sh"
+. "$LI_SRCDIR/scripts/bench_lib.sh"
 
 HOT_ITEM=launch-hoodie
 HOT_STOCK=100000000         # far more than any run can sell
@@ -97,33 +94,14 @@ BELOW=
 
 # ------------------------------------------------------------- the stack
 
-# A short path: the cluster's socket lives inside it.
-BENCH_DIR=$(mktemp -d /tmp/lastitem-bench.XXXXXX)
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$GEN_PID" ]; then
-        kill "$GEN_PID" 2>/dev/null || true
-        wait "$GEN_PID" 2>/dev/null || true
-    fi
+bench_stop_extras() {
     local p
+    bench_stop_pid "$GEN_PID"
     for p in "${STRAY_PIDS[@]}"; do
         kill "$p" 2>/dev/null || true
     done
-    stack_down
-    if [ "$rc" = 0 ] && [ -z "$BENCH_KEEP" ]; then
-        rm -rf "$BENCH_DIR"
-    else
-        echo "bench: logs kept in $BENCH_DIR" >&2
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-stack_init "$BENCH_DIR"
+bench_begin bench "$BENCH_KEEP"
 OUT=$BENCH_DIR/out
 mkdir -p "$OUT"
 

@@ -50,13 +50,7 @@ set -euo pipefail
 : "${FANOUT_KEEP:=}"
 : "${FANOUT_STRICT:=}"
 
-# Always the private cluster: never a server the environment points at.
-unset DATABASE_URL PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS
-# Thousands of streams come from a few loopback addresses: no per-address
-# limit on /api/events (nginx/lastitem.conf.in).
-export EVENTS_PER_ADDRESS=0
-
-. "$LI_SRCDIR/scripts/stack.sh"
+. "$LI_SRCDIR/scripts/bench_lib.sh"
 
 CLIENT=$LI_BUILDDIR/test/sse_fanout
 NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
@@ -73,32 +67,15 @@ fanout_die() {
     fanout_die "no $NCHAN_MODULE: install the Debian package libnginx-mod-nchan (the baseline)"
 command -v "$CURL" >/dev/null 2>&1 || fanout_die "no curl"
 
-BENCH_DIR=$(mktemp -d /tmp/lastitem-fanout.XXXXXX)
 NCHAN_PID=
 CLIENT_PID=
 FAILED=
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$CLIENT_PID" ]; then
-        kill "$CLIENT_PID" 2>/dev/null || true
-        wait "$CLIENT_PID" 2>/dev/null || true
-    fi
+bench_stop_extras() {
+    bench_stop_pid "$CLIENT_PID"
     [ -z "$NCHAN_PID" ] || nchan_stop
-    stack_down
-    if [ "$rc" = 0 ] && [ -z "$FANOUT_KEEP" ]; then
-        rm -rf "$BENCH_DIR"
-    else
-        echo "bench_fanout: logs kept in $BENCH_DIR" >&2
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-stack_init "$BENCH_DIR"
+bench_begin fanout "$FANOUT_KEEP"
 OUT=$BENCH_DIR/out
 mkdir -p "$OUT"
 

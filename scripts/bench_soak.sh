@@ -34,43 +34,21 @@ set -euo pipefail
 : "${SOAK_SLACK_KB:=1024}"
 : "${SOAK_KEEP:=}"
 
-# Always the private cluster: never a server the environment points at.
-unset DATABASE_URL PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS
-# The crowd comes from four loopback addresses: no limit per address.
-export EVENTS_PER_ADDRESS=0
-
-. "$LI_SRCDIR/scripts/stack.sh"
+. "$LI_SRCDIR/scripts/bench_lib.sh"
 
 CLIENT=$LI_BUILDDIR/test/sse_fanout
 ITEM=launch-hoodie
 [ -x "$CLIENT" ] || { echo "bench_soak: no $CLIENT: run make first" >&2; exit 1; }
 
-SOAK_DIR=$(mktemp -d /tmp/lastitem-soak.XXXXXX)
 CLIENT_PID=
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$CLIENT_PID" ]; then
-        kill "$CLIENT_PID" 2>/dev/null || true
-        wait "$CLIENT_PID" 2>/dev/null || true
-    fi
-    stack_down
-    if [ "$rc" = 0 ] && [ -z "$SOAK_KEEP" ]; then
-        rm -rf "$SOAK_DIR"
-    else
-        echo "bench_soak: logs kept in $SOAK_DIR" >&2
-    fi
-    exit "$rc"
+bench_stop_extras() {
+    bench_stop_pid "$CLIENT_PID"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-stack_init "$SOAK_DIR"
-OUT=$SOAK_DIR/out
+bench_begin soak "$SOAK_KEEP"
+OUT=$BENCH_DIR/out
 mkdir -p "$OUT"
 
-echo "bench_soak: starting PostgreSQL, the pool, the event daemon and nginx in $SOAK_DIR" >&2
+echo "bench_soak: starting PostgreSQL, the pool, the event daemon and nginx in $BENCH_DIR" >&2
 pg_up
 pool_start
 events_start
