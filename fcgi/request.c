@@ -11,10 +11,10 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,11 +50,11 @@ request_item_id_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > LI_ITEM_ID_MAX)
 		return 0;
-	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return 0;
-	for (size_t i = 1; i < len; i++) {
+	/* Explicit ranges, not islower(): a locale must not widen the set. */
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    (c == '-' && i > 0)))
 			return 0;
 	}
 	return 1;
@@ -485,6 +485,31 @@ request_token_equal(const char *given, size_t given_len, const char *expected,
 		diff |= (unsigned char)given[i] ^
 		    (unsigned char)expected[i % expected_len];
 	return diff == 0;
+}
+
+const char *
+request_path(const char *document_uri, const char *request_uri, char *buf,
+    size_t size)
+{
+	size_t len;
+
+	if (document_uri != NULL && *document_uri != '\0')
+		return document_uri;
+	if (request_uri == NULL || size == 0)
+		return "";
+	len = strcspn(request_uri, "?");
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, request_uri, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+int
+request_length_too_large(const char *content_length)
+{
+	return content_length != NULL && *content_length != '\0' &&
+	    strtoll(content_length, NULL, 10) > LI_BODY_MAX;
 }
 
 /* Matches one path segment as an item id into r->item_id. */

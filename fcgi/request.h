@@ -118,4 +118,16 @@ enum problem_code request_bearer_token(const char *header, const char **token,
 int request_token_equal(const char *given, size_t given_len,
     const char *expected, size_t expected_len);
 
+/*
+ * The path of a request from nginx's FastCGI parameters: DOCUMENT_URI when
+ * it is set and not empty, else REQUEST_URI up to its '?', copied into buf
+ * (size bytes, truncated to fit), else "". Either may be NULL.
+ */
+const char *request_path(const char *document_uri, const char *request_uri,
+    char *buf, size_t size);
+
+/* Whether a CONTENT_LENGTH (NULL when absent) announces more than
+ * LI_BODY_MAX bytes. */
+int request_length_too_large(const char *content_length);
+
 #endif
