@@ -226,7 +226,7 @@ test_reset_body(void)
 static void
 test_headers(void)
 {
-	char key[300];
+	char key[300], buf[64];
 	const char *tok;
 	size_t len;
 
@@ -279,6 +279,20 @@ test_headers(void)
 	ok(!request_token_equal(S("s3cre"), S("s3cret")), "prefix refused");
 	ok(!request_token_equal(S("s3cretx"), S("s3cret")), "longer refused");
 	ok(!request_token_equal(S("x"), "", 0), "no expected token never matches");
+
+	is_str(request_path("/api/items", "/other?x", buf, sizeof(buf)),
+	    "/api/items", "DOCUMENT_URI first");
+	is_str(request_path("", "/api/orders?limit=1", buf, sizeof(buf)),
+	    "/api/orders", "else REQUEST_URI without its query");
+	is_str(request_path(NULL, "/api/items/abcdef", buf, 10), "/api/item",
+	    "cut to the buffer");
+	is_str(request_path(NULL, NULL, buf, sizeof(buf)), "", "neither: empty");
+	ok(!request_length_too_large(NULL), "no Content-Length");
+	ok(!request_length_too_large("4096"), "4096 bytes are fine");
+	ok(request_length_too_large("4097"), "4097 bytes are too many");
+	ok(request_length_too_large("99999999999999999999999"),
+	    "a length past 2^63 is too many");
+	ok(!request_length_too_large("-1"), "a negative length is left to the read");
 }
 
 static void
