@@ -108,4 +108,141 @@ fuzz_utf8_ok(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/*
+ * A strict RFC 8259 recognizer, to hold json-c to: whatever a parser
+ * accepts as JSON must be JSON (json-c alone lets through single quotes
+ * and more). Returns the position after the value at s[i], or 0 when there
+ * is none. Depth is bounded by the parsers' own limit, so recursion is too.
+ */
+static inline size_t fuzz_json_value(const char *s, size_t len, size_t i,
+    int depth);
+
+static inline size_t
+fuzz_json_ws(const char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+	    s[i] == '\n'))
+		i++;
+	return i;
+}
+
+static inline size_t
+fuzz_json_string(const char *s, size_t len, size_t i)
+{
+	if (i >= len || s[i] != '"')
+		return 0;
+	for (i++; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c != '\\')
+			continue;
+		if (++i >= len)
+			return 0;
+		if (s[i] == 'u') {
+			for (int k = 1; k <= 4; k++)
+				if (i + (size_t)k >= len ||
+				    strchr("0123456789abcdefABCDEF", s[i + (size_t)k]) == NULL ||
+				    s[i + (size_t)k] == '\0')
+					return 0;
+			i += 4;
+		} else if (s[i] == '\0' || strchr("\"\\/bfnrt", s[i]) == NULL)
+			return 0;
+	}
+	return 0;
+}
+
+static inline size_t
+fuzz_json_digits(const char *s, size_t len, size_t i)
+{
+	size_t start = i;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i > start ? i : 0;
+}
+
+static inline size_t
+fuzz_json_number(const char *s, size_t len, size_t i)
+{
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		i = fuzz_json_digits(s, len, i);
+	else
+		return 0;
+	if (i < len && s[i] == '.' && (i = fuzz_json_digits(s, len, i + 1)) == 0)
+		return 0;
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if ((i = fuzz_json_digits(s, len, i)) == 0)
+			return 0;
+	}
+	return i;
+}
+
+static inline size_t
+fuzz_json_value(const char *s, size_t len, size_t i, int depth)
+{
+	char close;
+
+	i = fuzz_json_ws(s, len, i);
+	if (i >= len || depth > 64)
+		return 0;
+	if (s[i] == '"')
+		return fuzz_json_string(s, len, i);
+	if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9'))
+		return fuzz_json_number(s, len, i);
+	if (s[i] == 't' || s[i] == 'f' || s[i] == 'n') {
+		static const char *const words[] = { "true", "false", "null" };
+		for (size_t w = 0; w < 3; w++) {
+			size_t wl = strlen(words[w]);
+			if (len - i >= wl && memcmp(s + i, words[w], wl) == 0)
+				return i + wl;
+		}
+		return 0;
+	}
+	if (s[i] != '{' && s[i] != '[')
+		return 0;
+	close = s[i] == '{' ? '}' : ']';
+	i = fuzz_json_ws(s, len, i + 1);
+	if (i < len && s[i] == close)
+		return i + 1;
+	for (;;) {
+		if (close == '}') {
+			if ((i = fuzz_json_string(s, len, fuzz_json_ws(s, len, i))) == 0)
+				return 0;
+			i = fuzz_json_ws(s, len, i);
+			if (i >= len || s[i] != ':')
+				return 0;
+			i++;
+		}
+		if ((i = fuzz_json_value(s, len, i, depth + 1)) == 0)
+			return 0;
+		i = fuzz_json_ws(s, len, i);
+		if (i >= len)
+			return 0;
+		if (s[i] == close)
+			return i + 1;
+		if (s[i] != ',')
+			return 0;
+		i++;
+	}
+}
+
+/* Whether s (len bytes) is exactly one JSON text (RFC 8259, section 2). */
+static inline int
+fuzz_json_ok(const char *s, size_t len)
+{
+	size_t end = fuzz_json_value(s, len, 0, 0);
+
+	return end > 0 && fuzz_json_ws(s, len, end) == len;
+}
+
 #endif

@@ -90,6 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ws++;
 		FUZZ_CHECK(ws < len && body[ws] == '{');
 		FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)body, len));
+		FUZZ_CHECK(fuzz_json_ok(body, len));
 	}
 	free(exact);
 	return 0;

@@ -61,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (notify_parse(exact, size, &ev) == LI_OK) {
 		check_event(&ev);
 		FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)exact, size));
+		FUZZ_CHECK(fuzz_json_ok(exact, size));
 	}
 	if (notify_parse(str, strlen(str), &ev) == LI_OK)
 		check_event(&ev);
