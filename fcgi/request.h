@@ -63,6 +63,16 @@ int request_item_id_valid(const char *s, size_t len);
 int request_utf8_valid(const char *s, size_t len);
 
 /*
+ * Whether every token of s (len bytes) is a JSON token (RFC 8259): strings
+ * in double quotes without raw control characters, numbers without a
+ * leading zero or a bare dot, and no word but true, false and null. json-c
+ * checks the structure and the escapes but, even in strict mode, lets
+ * through single quotes, raw control characters, NaN, Infinity, 1. and -01;
+ * this is the check that keeps them out.
+ */
+int request_json_tokens_valid(const char *s, size_t len);
+
+/*
  * Checks the body's media type when there is a body: it must be
  * application/json, with or without parameters. A request without a body
  * needs none.

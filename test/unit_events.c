@@ -383,6 +383,10 @@ test_notify(void)
 	is_int(np(S("{\"kind\":\"reset\0\"}"), &ev), LI_ERROR, "a NUL inside");
 	is_int(np(S("{\"kind\":\"re\xffset\"}"), &ev), LI_ERROR, "invalid UTF-8");
 	is_int(np(S("{'kind':'reset'}"), &ev), LI_ERROR, "single quotes (not strict JSON)");
+	is_int(np(S("{\"kind\":\"reset\",\"x\":NaN}"), &ev), LI_ERROR,
+	    "NaN (json-c takes it even in strict mode)");
+	is_int(np(S("{\"kind\":\"reset\",\"x\":\"\x01\"}"), &ev), LI_ERROR,
+	    "a raw control character in a string");
 	is_int(np(S("{\"kind\":\"item\",\"id\":\"a\",\"quantity\":4,\"initial_quantity\":5}"),
 	    &ev), LI_ERROR, "an item without a version");
 	is_int(np(S("{\"kind\":\"item\",\"id\":\"a\",\"quantity\":4,\"initial_quantity\":5,"

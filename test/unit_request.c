@@ -182,6 +182,21 @@ test_purchase_body(void)
 	    PROBLEM_BAD_REQUEST, "white space only is 400");
 	is_int(request_purchase_body(S("{'quantity':1}"), &b, NULL, 0),
 	    PROBLEM_BAD_REQUEST, "single quotes are 400");
+	/* What json-c lets through even in strict mode (found by fuzzing). */
+	is_int(request_purchase_body(S("{\"q\x05\":1}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "a raw control character in a key is 400");
+	is_int(request_purchase_body(S("{\"x\":\"\t\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "a raw tab in a string is 400");
+	is_int(request_purchase_body(S("{\"x\":NaN}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "NaN is 400");
+	is_int(request_purchase_body(S("{\"x\":-Infinity}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "-Infinity is 400");
+	is_int(request_purchase_body(S("{\"x\":1.}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "1. is 400");
+	is_int(request_purchase_body(S("{\"quantity\":-01}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "-01 is 400");
+	is_int(request_purchase_body(S("{\"x\":[-0,1E+2,0.5e-1,true,false,null]}"),
+	    &b, NULL, 0), PROBLEM_NONE, "every kind of JSON token is fine");
 	is_int(request_purchase_body(S("{\"buyer\":\"it's \\\"ok\\\"\"}"), &b,
 	    NULL, 0), PROBLEM_NONE, "quotes inside a string are fine");
 	is_str(b.buyer, "it's \"ok\"", "and kept");
