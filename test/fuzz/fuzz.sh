@@ -31,8 +31,10 @@ case $seconds in ''|*[!0-9]*|0) die "FUZZ_SECONDS must be a whole number of seco
 mkdir -p "$out/bin" || die "cannot create $out/bin"
 probe=$out/bin/probe
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > "$probe.c"
-"$CLANG" -fsanitize=fuzzer,address,undefined "$probe.c" -o "$probe" 2> "$probe.log" ||
-	die "$CLANG cannot build with -fsanitize=fuzzer (libFuzzer missing?): $(head -3 "$probe.log")"
+rm -f "$probe"
+{ "$CLANG" -fsanitize=fuzzer,address,undefined "$probe.c" -o "$probe" &&
+  "$probe" -runs=1; } > "$probe.log" 2>&1 ||
+	die "$CLANG cannot build with -fsanitize=fuzzer (libFuzzer missing? the Debian package clang brings it): $(head -3 "$probe.log")"
 
 # The parser sources each harness is built from, straight from fcgi/.
 sources() {
@@ -49,6 +51,7 @@ build() {
 	local name=$1 bin=$2 files=() f
 	shift 2
 	for f in $(sources "$name"); do files+=("$LI_SRCDIR/fcgi/$f"); done
+	rm -f "$bin"       # never run what an earlier build left
 	# shellcheck disable=SC2086  # JSONC_* are lists of flags
 	"$CLANG" "${flags[@]}" "$@" $JSONC_CFLAGS "$src/fuzz_$name.c" "${files[@]}" \
 		$JSONC_LIBS -o "$bin"
