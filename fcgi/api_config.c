@@ -3,7 +3,8 @@
  *
  * The admin token is read from a file (--admin-token-file) or from
  * LASTITEM_ADMIN_TOKEN, never from the command line, where ps would show it
- * to every user of the machine.
+ * to every user of the machine. There is no option that takes the token
+ * itself, and the variable is wiped once read (scrub_env_token).
  */
 #include <config.h>
 
@@ -84,6 +85,23 @@ read_token_file(struct api_config *cfg, const char *path, char *err,
 	return set_token(cfg, buf, n, path, err, errlen);
 }
 
+/*
+ * Wipes the token from the environment once it is copied. unsetenv() alone
+ * only drops the pointer: the bytes stay in the block the kernel shows as
+ * /proc/PID/environ (to our user and root), in the master and in every
+ * worker forked from it. Overwriting them in place hides the value there
+ * too; the variable is then removed so no child we might exec inherits it.
+ */
+static void
+scrub_env_token(char *value, size_t len)
+{
+	volatile char *p = value;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = 'x';
+	(void)unsetenv("LASTITEM_ADMIN_TOKEN");
+}
+
 int
 api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
     size_t errlen)
@@ -104,7 +122,7 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *token_file = NULL, *env;
-	int c, s;
+	int c, s, rc;
 	long n;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -178,10 +196,17 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 		    strategy_name(cfg->default_strategy));
 		return LI_ERROR;
 	}
-	if (token_file != NULL)
-		return read_token_file(cfg, token_file, err, errlen);
-	if ((env = getenv("LASTITEM_ADMIN_TOKEN")) != NULL && *env != '\0')
-		return set_token(cfg, env, strlen(env), "LASTITEM_ADMIN_TOKEN",
-		    err, errlen);
-	return LI_OK;
+	/* The file wins; the variable is wiped whichever is used. */
+	rc = LI_OK;
+	if ((env = getenv("LASTITEM_ADMIN_TOKEN")) != NULL) {
+		size_t len = strlen(env);
+
+		if (token_file == NULL && len > 0)
+			rc = set_token(cfg, env, len, "LASTITEM_ADMIN_TOKEN",
+			    err, errlen);
+		scrub_env_token((char *)env, len);
+	}
+	if (rc == LI_OK && token_file != NULL)
+		rc = read_token_file(cfg, token_file, err, errlen);
+	return rc;
 }

@@ -12,6 +12,11 @@
  * state shared with one. On SIGTERM or SIGINT it passes SIGTERM to every
  * worker, which finishes the request in hand and exits (api_worker.c), waits
  * up to --drain-timeout for them, kills what is left, and exits 0.
+ *
+ * The counters of GET /api/metrics live in shared memory the master maps
+ * before the first fork (metrics.h): the master counts restarts and living
+ * workers there, the workers count their requests, and nothing is lost when
+ * a worker dies.
  */
 #include <config.h>
 
@@ -21,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,6 +39,7 @@
 #include "api_worker.h"
 #include "li.h"
 #include "log.h"
+#include "metrics.h"
 
 /* A worker that lives less than this is taken to have failed to start. */
 #define QUICK_DEATH_SECONDS 1
@@ -41,6 +48,7 @@ struct slot {
 	pid_t pid;                  /* 0: empty, waiting for respawn_at */
 	time_t started;
 	time_t respawn_at;
+	pid_t replaced;             /* the dead worker this slot replaces, or 0 */
 };
 
 struct pool {
@@ -49,6 +57,7 @@ struct pool {
 	pid_t master;
 	struct slot *slots;
 	unsigned long restarts;
+	struct api_metrics *metrics;  /* shared with every worker */
 };
 
 static time_t
@@ -86,7 +95,7 @@ spawn(struct pool *pool, int i)
 		if (getppid() != pool->master)
 			_exit(EXIT_SUCCESS);
 		free(pool->slots);
-		exit(api_worker_run(pool->cfg, pool->listen_fd));
+		exit(api_worker_run(pool->cfg, pool->listen_fd, pool->metrics));
 	}
 	pool->slots[i].pid = pid;
 	pool->slots[i].started = monotonic_seconds();
@@ -124,9 +133,11 @@ reap(struct pool *pool, int running)
 			continue;
 		describe_exit(status, how, sizeof(how));
 		pool->slots[i].pid = 0;
+		pool->slots[i].replaced = pid;
 		if (!running)
 			continue;
 		pool->restarts++;
+		metrics_add(&pool->metrics->workers_restarted, 1);
 		if (monotonic_seconds() - pool->slots[i].started < QUICK_DEATH_SECONDS) {
 			pool->slots[i].respawn_at = monotonic_seconds() + 1;
 			log_warn("worker %ld %s right after it started; restarting "
@@ -138,6 +149,8 @@ reap(struct pool *pool, int running)
 	}
 	for (i = 0; i < pool->cfg->workers; i++)
 		alive += pool->slots[i].pid != 0;
+	atomic_store_explicit(&pool->metrics->workers, (unsigned long long)alive,
+	    memory_order_relaxed);
 	return alive;
 }
 
@@ -145,11 +158,20 @@ static void
 respawn_due(struct pool *pool)
 {
 	time_t now = monotonic_seconds();
+	struct slot *sl;
 
-	for (int i = 0; i < pool->cfg->workers; i++)
-		if (pool->slots[i].pid == 0 && pool->slots[i].respawn_at <= now &&
-		    spawn(pool, i) == LI_OK)
-			log_info("worker %ld started", (long)pool->slots[i].pid);
+	for (int i = 0; i < pool->cfg->workers; i++) {
+		sl = &pool->slots[i];
+		if (sl->pid != 0 || sl->respawn_at > now || spawn(pool, i) != LI_OK)
+			continue;
+		metrics_add(&pool->metrics->workers, 1);
+		if (sl->replaced != 0)
+			log_info("worker %ld started, replacing worker %ld",
+			    (long)sl->pid, (long)sl->replaced);
+		else
+			log_info("worker %ld started", (long)sl->pid);
+		sl->replaced = 0;
+	}
 }
 
 static void
@@ -248,6 +270,16 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		return EXIT_FAILURE;
 	}
+	/* Mapped before any fork, so every worker shares these very pages. An
+	 * anonymous mapping starts zeroed: every counter at 0. */
+	pool.metrics = mmap(NULL, sizeof(*pool.metrics), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pool.metrics == MAP_FAILED) {
+		log_error("cannot map the shared metrics: %s", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	atomic_store_explicit(&pool.metrics->start_time,
+	    (unsigned long long)time(NULL), memory_order_relaxed);
 
 	log_info("listening on %s with %d workers; default strategy %s; "
 	    "naive %s; reset %s", cfg.listen, cfg.workers,
@@ -271,6 +303,7 @@ main(int argc, char **argv)
 	if (strchr(cfg.listen, ':') == NULL)
 		(void)unlink(cfg.listen);
 	free(pool.slots);
+	(void)munmap(pool.metrics, sizeof(*pool.metrics));
 	log_info("stopped after %lu worker restarts", pool.restarts);
 	return EXIT_SUCCESS;
 }

@@ -146,7 +146,8 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 }
 
 int
-api_worker_run(const struct api_config *cfg, int listen_fd)
+api_worker_run(const struct api_config *cfg, int listen_fd,
+    struct api_metrics *metrics)
 {
 	struct sigaction sa;
 	sigset_t wait_mask;
@@ -170,10 +171,11 @@ api_worker_run(const struct api_config *cfg, int listen_fd)
 	sigdelset(&wait_mask, SIGTERM);
 	sigdelset(&wait_mask, SIGINT);
 
-	db_init(&db, cfg->conninfo);
+	db_init(&db, cfg->conninfo, metrics);
 	(void)db_ready(&db);    /* connect now; on failure, at the first request */
 	ctx.cfg = cfg;
 	ctx.db = &db;
+	ctx.metrics = metrics;
 
 	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("cannot initialise a FastCGI request");

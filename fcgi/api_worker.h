@@ -5,12 +5,15 @@
 #define LI_API_WORKER_H
 
 #include "api_config.h"
+#include "metrics.h"
 
 /*
  * Serves requests on listen_fd until SIGTERM or SIGINT, then finishes the
  * request in hand and returns the process exit status. Expects SIGTERM and
- * SIGINT blocked on entry (the master forks with them blocked).
+ * SIGINT blocked on entry (the master forks with them blocked). metrics is
+ * the pool's shared counters.
  */
-int api_worker_run(const struct api_config *cfg, int listen_fd);
+int api_worker_run(const struct api_config *cfg, int listen_fd,
+    struct api_metrics *metrics);
 
 #endif

@@ -17,11 +17,19 @@
  * the database cannot be reached, and tries again with a backoff of 50 ms
  * growing to 2 s, one attempt per interval, so a request never waits for a
  * connection attempt the previous one just saw fail.
+ *
+ * An outage is logged as one line when it starts ("database connection
+ * lost"), one at the first failed attempt, a reminder at most every 30 s
+ * while it lasts, and one when it ends ("regained N s after it was found
+ * lost"), however many requests meet it in between. A worker finds a loss
+ * only when a request needs the connection, so N is how long this worker
+ * was without it, not how long the server was down.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "db.h"
@@ -30,6 +38,7 @@
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
+#define REMIND_SECONDS 30
 
 static const struct {
 	const char *name;
@@ -75,12 +84,60 @@ before(const struct timespec *a, const struct timespec *b)
 	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+static double
+seconds_since(const struct timespec *t)
+{
+	struct timespec n;
+
+	now(&n);
+	return (double)(n.tv_sec - t->tv_sec) +
+	    (double)(n.tv_nsec - t->tv_nsec) / 1e9;
+}
+
 void
-db_init(struct db *db, const char *conninfo)
+db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 {
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo;
 	db->backoff_ms = BACKOFF_MIN_MS;
+	db->metrics = metrics;
+	now(&db->down_since);         /* "down" until the first connection */
+}
+
+/*
+ * libpq hands what the server says outside a query to a notice receiver,
+ * whose default prints it to stderr as a bare line. The one such message the
+ * pool can get is the server's FATAL just before it hangs up (shutdown,
+ * pg_terminate_backend): kept for the line that reports the lost connection.
+ * Anything else is logged as a line of its own.
+ */
+static void
+db_on_notice(void *arg, const PGresult *res)
+{
+	struct db *db = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (severity != NULL && primary != NULL &&
+	    (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+		snprintf(db->goodbye, sizeof(db->goodbye), "%s", primary);
+	else
+		log_warn("the database says: %s", PQresultErrorMessage(res));
+}
+
+/* Drops a connection that broke: the start of an outage, logged once. */
+static void
+db_lost(struct db *db, const char *how, const char *msg)
+{
+	if (db->goodbye[0] != '\0')
+		msg = db->goodbye;
+	if (msg != NULL && msg[0] != '\0')
+		log_warn("database connection lost %s: %s", how, msg);
+	else
+		log_warn("database connection lost %s", how);
+	db_close(db);
+	db->failures = 0;
+	now(&db->down_since);
 }
 
 void
@@ -150,14 +207,14 @@ db_check_idle(struct db *db)
 	pfd.events = POLLIN;
 	pfd.revents = 0;
 	if (pfd.fd < 0 || PQstatus(db->conn) != CONNECTION_OK) {
-		log_warn("database connection lost");
-		db_close(db);
+		db_lost(db, "while idle", PQerrorMessage(db->conn));
 	} else if (poll(&pfd, 1, 0) != 0) {
-		(void)PQconsumeInput(db->conn);   /* for the server's message */
-		log_warn("database connection closed by the server while idle: %s",
-		    PQerrorMessage(db->conn)[0] != '\0' ?
-		    PQerrorMessage(db->conn) : "(no message)");
-		db_close(db);
+		/* Read and parse the server's message: its FATAL reaches
+		 * db_on_notice(), for the line db_lost() writes. */
+		(void)PQconsumeInput(db->conn);
+		(void)PQisBusy(db->conn);
+		db_lost(db, "while idle, closed by the server",
+		    PQerrorMessage(db->conn));
 	}
 }
 
@@ -180,17 +237,30 @@ db_ready(struct db *db)
 
 	db->conn = PQconnectdbParams(keys, values, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		log_warn("cannot connect to the database: %s",
-		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		db->failures++;
+		if (db->failures == 1 || seconds_since(&db->logged_at) >= REMIND_SECONDS) {
+			log_warn("cannot connect to the database (%lu attempts in "
+			    "%.1f s): %s", db->failures, seconds_since(&db->down_since),
+			    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+			now(&db->logged_at);
+		}
 		goto fail;
 	}
+	db->goodbye[0] = '\0';
+	(void)PQsetNoticeReceiver(db->conn, db_on_notice, db);
 	if (db_prepare_all(db) != LI_OK)
 		goto fail;
 	if (db->ever_connected) {
-		db->reconnects++;
-		log_info("database connection regained");
-	}
+		if (db->metrics != NULL)
+			metrics_add(&db->metrics->db_reconnects, 1);
+		log_info("database connection regained %.3f s after it was found "
+		    "lost, %lu failed attempts", seconds_since(&db->down_since),
+		    db->failures);
+	} else if (db->failures > 0)
+		log_info("database connected after %.1f s (%lu failed attempts)",
+		    seconds_since(&db->down_since), db->failures);
 	db->ever_connected = 1;
+	db->failures = 0;
 	db->backoff_ms = BACKOFF_MIN_MS;
 	return LI_OK;
 fail:
@@ -203,6 +273,7 @@ PGresult *
 db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
 {
 	PGresult *res;
+	char how[64];
 
 	for (;;) {
 		if (db_ready(db) != LI_OK)
@@ -211,13 +282,16 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
 		    statements[stmt].nparams, params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
-		log_error("%s failed: %s", statements[stmt].name,
-		    res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+		if (PQstatus(db->conn) == CONNECTION_OK) {
+			/* A statement error; the connection is fine. */
+			log_error("%s failed: %s", statements[stmt].name,
+			    res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+			PQclear(res);
+			return NULL;
+		}
 		PQclear(res);
-		if (PQstatus(db->conn) == CONNECTION_OK)
-			return NULL;    /* a statement error; the connection is fine */
-		log_warn("database connection lost");
-		db_close(db);
+		snprintf(how, sizeof(how), "during %s", statements[stmt].name);
+		db_lost(db, how, PQerrorMessage(db->conn));
 		if (!retry)
 			return NULL;
 		retry = 0;

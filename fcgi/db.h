@@ -9,6 +9,8 @@
 
 #include <libpq-fe.h>
 
+#include "metrics.h"
+
 /* The prepared statements; the first four are indexed by enum strategy. */
 enum db_stmt {
 	DB_PURCHASE_PESSIMISTIC = 0,
@@ -29,11 +31,16 @@ struct db {
 	const char *conninfo;         /* borrowed from the configuration */
 	struct timespec retry_at;     /* no new attempt before this */
 	long backoff_ms;              /* grows while attempts fail */
-	unsigned long reconnects;     /* connections made after the first */
 	int ever_connected;
+	/* The outage in progress, for one log line at each end of it. */
+	struct timespec down_since;   /* lost, or started without it */
+	unsigned long failures;       /* attempts failed during this outage */
+	struct timespec logged_at;    /* the last "cannot connect" line */
+	struct api_metrics *metrics;  /* counts reconnects; may be NULL */
+	char goodbye[256];            /* the server's FATAL before it hung up */
 };
 
-void db_init(struct db *db, const char *conninfo);
+void db_init(struct db *db, const char *conninfo, struct api_metrics *metrics);
 
 /*
  * Makes sure there is a usable connection with every statement prepared.

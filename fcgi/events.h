@@ -102,6 +102,10 @@ struct events {
 	long long db_retry_ms;
 	long db_backoff_ms;
 	int db_ever_ready;
+	long long db_down_since_ms;  /* when the outage in progress began */
+	unsigned long db_failures;   /* attempts failed during it */
+	long long db_logged_ms;      /* the last "cannot reach" line */
+	char db_goodbye[256];        /* the server's FATAL before it hung up */
 
 	struct item_state items;
 	struct ring ring;
@@ -115,6 +119,7 @@ struct events {
 	struct client *clients;      /* every connection */
 	struct client *dead;         /* closed in this batch, not yet freed */
 	size_t nclients, nstreaming;
+	size_t clients_peak;         /* most connections since the last trim */
 	long long last_heartbeat_ms;
 	struct events_metrics metrics;
 	int stopping;

@@ -15,6 +15,11 @@
  * dropped every client that resumed after some 3,000 missed events through
  * nginx (whose unix socket takes only ~28 KB of small frames at a time)
  * before it could catch up, again at each reconnection.
+ *
+ * Logging: a client the daemon drops (past --max-buffer, out of time, a
+ * failed send) is one line saying why. A client that hangs up, or whose
+ * connection the peer reset, is the ordinary end of a stream and logs
+ * nothing: 10,000 browsers closing a tab must not be 10,000 lines.
  */
 #include <config.h>
 
@@ -91,6 +96,14 @@ client_watch(struct events *ev, struct client *c, int want_write)
 	c->want_write = want_write;
 }
 
+/* Logs a send that failed (errno), unless the client simply went away. */
+static void
+send_failed(const struct client *c)
+{
+	if (errno != EPIPE && errno != ECONNRESET)
+		log_warn("client %d dropped: send: %s", c->fd, strerror(errno));
+}
+
 /* Writes what the socket takes. Returns LI_OK, or LI_ERROR when it broke. */
 static int
 client_flush(struct events *ev, struct client *c)
@@ -104,8 +117,11 @@ client_flush(struct events *ev, struct client *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (n <= 0)
+		if (n <= 0) {
+			if (n < 0)
+				send_failed(c);
 			return LI_ERROR;
+		}
 		c->out_off += (size_t)n;
 		/* The start is at the front of the buffer: it leaves first. */
 		c->grace = c->grace > (size_t)n ? c->grace - (size_t)n : 0;
@@ -133,8 +149,10 @@ client_queue(struct events *ev, struct client *c, const char *data, size_t len)
 		do
 			n = send(c->fd, data, len, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			send_failed(c);
 			return LI_ERROR;
+		}
 		if (n < 0)
 			n = 0;
 		if ((size_t)n == len)
@@ -146,8 +164,9 @@ client_queue(struct events *ev, struct client *c, const char *data, size_t len)
 	if (c->state == CLIENT_STREAMING && pending > c->grace &&
 	    pending - c->grace > ev->cfg->max_buffer) {
 		ev->metrics.clients_dropped++;
-		log_info("client %d dropped: %zu bytes unsent, past --max-buffer",
-		    c->fd, pending);
+		log_info("client %d dropped after %.1f s connected: %zu bytes unsent, "
+		    "past --max-buffer", c->fd,
+		    (double)(events_now_ms() - c->since_ms) / 1000, pending);
 		return LI_ERROR;
 	}
 	if (c->out_off > 0 && c->out_off == c->out_len)
@@ -418,8 +437,16 @@ clients_tick(struct events *ev)
 	 * hang up, each in time. */
 	for (c = ev->clients; c != NULL; c = next) {
 		next = c->next;
-		if (c->state != CLIENT_STREAMING && now - c->since_ms > limit)
-			client_close(ev, c);
+		if (c->state == CLIENT_STREAMING || now - c->since_ms <= limit)
+			continue;
+		/* A lingering client had its answer: closing it is routine. */
+		if (c->state == CLIENT_READING)
+			log_info("client %d dropped: no complete request within "
+			    "--request-timeout (%d s)", c->fd, ev->cfg->request_seconds);
+		else if (c->state == CLIENT_CLOSING)
+			log_info("client %d dropped: its answer was not read within "
+			    "--request-timeout (%d s)", c->fd, ev->cfg->request_seconds);
+		client_close(ev, c);
 	}
 	if (now - ev->last_heartbeat_ms >= (long long)ev->cfg->heartbeat_seconds * 1000) {
 		ev->last_heartbeat_ms = now;

@@ -20,6 +20,7 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,6 +32,7 @@
 #define CHANNEL "lastitem_events"
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define REMIND_MS 30000
 
 static const char listen_sql[] = "LISTEN " CHANNEL;
 static const char snapshot_sql[] =
@@ -71,16 +73,49 @@ events_db_close(struct events *ev)
 	ev->db_state = DB_DOWN;
 }
 
+/*
+ * An outage is logged as one line when it starts, one at the first failed
+ * attempt and a reminder at most every REMIND_MS while it lasts, however
+ * often the backoff retries; its end is one line in on_result().
+ */
+/*
+ * libpq hands what the server says outside a query to a notice receiver,
+ * whose default prints it to stderr as a bare line. The server's FATAL
+ * before it hangs up (shutdown, pg_terminate_backend) is kept for the line
+ * that reports the lost connection; anything else is a line of its own.
+ */
+static void
+on_notice(void *arg, const PGresult *res)
+{
+	struct events *ev = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (severity != NULL && primary != NULL &&
+	    (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+		snprintf(ev->db_goodbye, sizeof(ev->db_goodbye), "%s", primary);
+	else
+		log_warn("the database says: %s", PQresultErrorMessage(res));
+}
+
 static void
 db_fail(struct events *ev, const char *what)
 {
-	const char *msg = ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
+	const char *msg = ev->db_goodbye[0] != '\0' ? ev->db_goodbye :
+	    ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
+	long long now = events_now_ms();
 
-	if (ev->db_state == DB_READY)
+	if (ev->db_state == DB_READY) {
 		log_warn("database connection lost (%s): %s; clients stay, "
 		    "reconnecting", what, msg);
-	else
-		log_warn("cannot reach the database (%s): %s", what, msg);
+		ev->db_down_since_ms = now;
+		ev->db_failures = 0;
+	} else if (++ev->db_failures == 1 || now - ev->db_logged_ms >= REMIND_MS) {
+		log_warn("cannot reach the database (%s; %lu attempts in %.1f s): %s",
+		    what, ev->db_failures, (double)(now - ev->db_down_since_ms) / 1000,
+		    msg);
+		ev->db_logged_ms = now;
+	}
 	events_db_close(ev);
 	ev->db_retry_ms = events_now_ms() + ev->db_backoff_ms;
 	ev->db_backoff_ms *= 2;
@@ -204,8 +239,10 @@ on_results(struct events *ev)
 		ev->db_backoff_ms = BACKOFF_MIN_MS;
 		if (ev->db_ever_ready) {
 			ev->metrics.db_reconnects++;
-			log_info("database connection regained; %zu items reloaded "
-			    "and sent to %zu clients", ev->items.count, ev->nstreaming);
+			log_info("database connection regained after %.1f s down "
+			    "(%lu failed attempts); %zu items reloaded and sent to %zu "
+			    "clients", (double)(events_now_ms() - ev->db_down_since_ms) /
+			    1000, ev->db_failures, ev->items.count, ev->nstreaming);
 		} else
 			log_info("listening on " CHANNEL "; %zu items loaded",
 			    ev->items.count);
@@ -265,11 +302,13 @@ events_db_tick(struct events *ev)
 
 	if (ev->db_state != DB_DOWN || events_now_ms() < ev->db_retry_ms)
 		return;
+	ev->db_goodbye[0] = '\0';
 	ev->conn = PQconnectStartParams(keys, values, 1);
 	if (ev->conn == NULL || PQstatus(ev->conn) == CONNECTION_BAD) {
 		db_fail(ev, "connect");
 		return;
 	}
+	(void)PQsetNoticeReceiver(ev->conn, on_notice, ev);
 	ev->db_state = DB_CONNECTING;
 	db_watch(ev, EPOLLOUT);
 }

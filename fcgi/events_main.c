@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -198,6 +201,7 @@ setup(struct events *ev, const struct events_config *cfg)
 	ev->cfg = cfg;
 	ev->db_fd = -1;
 	ev->db_backoff_ms = 100;
+	ev->db_down_since_ms = events_now_ms();   /* not connected yet */
 	ev->listener_watch.kind = WATCH_LISTENER;
 	ev->signal_watch.kind = WATCH_SIGNAL;
 	ev->timer_watch.kind = WATCH_TIMER;
@@ -247,6 +251,29 @@ setup(struct events *ev, const struct events_config *cfg)
 	return LI_OK;
 }
 
+/*
+ * After a crowd leaves, hands the memory its clients held back to the
+ * system. glibc keeps what free() returns for reuse, and trims only the
+ * top of the heap: thousands of small client structures and buffers freed
+ * in any order leave whole pages free inside it, counted in RSS for ever.
+ * malloc_trim(0) releases those pages (madvise). It walks the heap, so it
+ * runs only when the connections fall below a quarter of their peak since
+ * the last trim, and that peak was at least 256: after a burst, not on
+ * every close.
+ */
+static void
+memory_give_back(struct events *ev)
+{
+	if (ev->nclients > ev->clients_peak)
+		ev->clients_peak = ev->nclients;
+	if (ev->clients_peak < 256 || ev->nclients >= ev->clients_peak / 4)
+		return;
+#ifdef HAVE_MALLOC_TRIM
+	(void)malloc_trim(0);
+#endif
+	ev->clients_peak = ev->nclients;
+}
+
 static void
 run(struct events *ev)
 {
@@ -290,6 +317,7 @@ run(struct events *ev)
 			}
 		}
 		clients_free_dead(ev);
+		memory_give_back(ev);
 	}
 }
 

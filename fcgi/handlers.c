@@ -1,10 +1,13 @@
 /*
- * handlers.c — the endpoints of API.md except the event stream and metrics.
+ * handlers.c — the endpoints of API.md except the event stream.
  *
  * Each handler checks everything it can before it touches the database, in
  * the order a client would want to hear about it (the size of the body, its
  * type, the headers, the fields), then makes exactly one database call. Any
  * database trouble is a 503 with Retry-After, never another 5xx.
+ *
+ * Every request is counted once it is answered (by route and status), and
+ * every purchase by strategy and result, in the pool's shared counters.
  */
 #include <config.h>
 
@@ -97,6 +100,16 @@ handle_order(struct handler_ctx *ctx, const struct route *rt,
 	reply_json_value(resp, db_exec(ctx->db, DB_ORDER, params, 1), 200, detail);
 }
 
+/* The result label of a purchase the database answered. */
+static const enum metrics_purchase outcome_result[] = {
+	[PURCHASE_CREATED] = MPURCHASE_CREATED,
+	[PURCHASE_REPLAYED] = MPURCHASE_REPLAYED,
+	[PURCHASE_SOLD_OUT] = MPURCHASE_SOLD_OUT,
+	[PURCHASE_NOT_FOUND] = MPURCHASE_NOT_FOUND,
+	[PURCHASE_KEY_REUSED] = MPURCHASE_KEY_REUSED,
+	[PURCHASE_CONTENTION] = MPURCHASE_CONTENTION,
+};
+
 /* Maps what the database decided to the answer API.md gives. */
 static void
 reply_purchase(const struct purchase_result *r, const char *item_id,
@@ -160,12 +173,15 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 		rc = request_purchase_body(req->body, req->body_len, &body, detail,
 		    sizeof(detail));
 	if (rc != PROBLEM_NONE) {
+		metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
+		    MPURCHASE_BAD_REQUEST);
 		response_problem(resp, rc, detail);
 		return;
 	}
 	s = body.strategy >= 0 ? (enum strategy)body.strategy :
 	    ctx->cfg->default_strategy;
 	if (strategy_is_unsafe(s) && !ctx->cfg->allow_unsafe) {
+		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_FORBIDDEN);
 		snprintf(detail, sizeof(detail), "strategy %s oversells; this pool "
 		    "was started without --allow-unsafe", strategy_name(s));
 		response_problem(resp, PROBLEM_FORBIDDEN, detail);
@@ -173,9 +189,11 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	if (purchase_execute(ctx->db, s, rt->item_id, body.quantity, body.buyer,
 	    req->idempotency_key, &result) != LI_OK) {
+		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_UNAVAILABLE);
 		unavailable(resp);
 		return;
 	}
+	metrics_purchase(ctx->metrics, (int)s, outcome_result[result.outcome]);
 	reply_purchase(&result, rt->item_id, body.quantity, resp);
 	purchase_result_free(&result);
 }
@@ -258,39 +276,78 @@ handle_health(struct handler_ctx *ctx, struct response *resp)
 	response_json(resp, 200, ok, sizeof(ok) - 1);
 }
 
+static void
+handle_metrics(struct handler_ctx *ctx, struct response *resp)
+{
+	char *text;
+	size_t len = 0;
+
+	text = ctx->metrics != NULL ? metrics_format(ctx->metrics, &len) : NULL;
+	response_take(resp, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len);
+}
+
+/* The route label of each route; a path of none is MROUTE_OTHER. */
+static const enum metrics_route route_label[] = {
+	[ROUTE_ITEMS] = MROUTE_ITEMS,
+	[ROUTE_ITEM] = MROUTE_ITEM,
+	[ROUTE_PURCHASE] = MROUTE_PURCHASE,
+	[ROUTE_ORDERS] = MROUTE_ORDERS,
+	[ROUTE_ORDER] = MROUTE_ORDER,
+	[ROUTE_RESET] = MROUTE_RESET,
+	[ROUTE_CONFIG] = MROUTE_CONFIG,
+	[ROUTE_HEALTH] = MROUTE_HEALTH,
+	[ROUTE_METRICS] = MROUTE_METRICS,
+};
+
+/* Answers a request whose route matched; rt->id is valid. */
+static void
+dispatch(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, enum problem_code rc, struct response *resp)
+{
+	char detail[DETAIL_MAX];
+
+	if (rc == PROBLEM_METHOD_NOT_ALLOWED) {
+		snprintf(detail, sizeof(detail), "%s takes %s", req->path, rt->allow);
+		response_problem(resp, rc, detail);
+		(void)response_header(resp, "Allow: %s", rt->allow);
+		return;
+	}
+	if (req->body_too_large) {
+		if (rt->id == ROUTE_PURCHASE)
+			metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
+			    MPURCHASE_BAD_REQUEST);
+		snprintf(detail, sizeof(detail), "a request body may be at most %d "
+		    "bytes", LI_BODY_MAX);
+		response_problem(resp, PROBLEM_PAYLOAD_TOO_LARGE, detail);
+		return;
+	}
+	switch (rt->id) {
+	case ROUTE_ITEMS:    handle_items(ctx, resp); break;
+	case ROUTE_ITEM:     handle_item(ctx, rt, resp); break;
+	case ROUTE_PURCHASE: handle_purchase(ctx, req, rt, resp); break;
+	case ROUTE_ORDERS:   handle_orders(ctx, req, resp); break;
+	case ROUTE_ORDER:    handle_order(ctx, rt, resp); break;
+	case ROUTE_RESET:    handle_reset(ctx, req, resp); break;
+	case ROUTE_CONFIG:   handle_config(ctx, resp); break;
+	case ROUTE_HEALTH:   handle_health(ctx, resp); break;
+	case ROUTE_METRICS:  handle_metrics(ctx, resp); break;
+	}
+}
+
 void
 handle_request(struct handler_ctx *ctx, const struct http_request *req,
     struct response *resp)
 {
 	struct route rt;
 	enum problem_code rc;
-	char detail[DETAIL_MAX];
 
 	rc = route_match(req->method, req->path, &rt);
-	if (rc == PROBLEM_METHOD_NOT_ALLOWED) {
-		snprintf(detail, sizeof(detail), "%s takes %s", req->path, rt.allow);
-		response_problem(resp, rc, detail);
-		(void)response_header(resp, "Allow: %s", rt.allow);
-		return;
-	}
-	if (rc != PROBLEM_NONE) {
+	if (rc == PROBLEM_NONE || rc == PROBLEM_METHOD_NOT_ALLOWED) {
+		dispatch(ctx, req, &rt, rc, resp);
+		metrics_request(ctx->metrics, route_label[rt.id], resp->status);
+	} else {
 		response_problem(resp, rc, "no such resource");
-		return;
-	}
-	if (req->body_too_large) {
-		snprintf(detail, sizeof(detail), "a request body may be at most %d "
-		    "bytes", LI_BODY_MAX);
-		response_problem(resp, PROBLEM_PAYLOAD_TOO_LARGE, detail);
-		return;
-	}
-	switch (rt.id) {
-	case ROUTE_ITEMS:    handle_items(ctx, resp); break;
-	case ROUTE_ITEM:     handle_item(ctx, &rt, resp); break;
-	case ROUTE_PURCHASE: handle_purchase(ctx, req, &rt, resp); break;
-	case ROUTE_ORDERS:   handle_orders(ctx, req, resp); break;
-	case ROUTE_ORDER:    handle_order(ctx, &rt, resp); break;
-	case ROUTE_RESET:    handle_reset(ctx, req, resp); break;
-	case ROUTE_CONFIG:   handle_config(ctx, resp); break;
-	case ROUTE_HEALTH:   handle_health(ctx, resp); break;
+		metrics_request(ctx->metrics, MROUTE_OTHER, resp->status);
 	}
 }

@@ -24,6 +24,11 @@ log_set_program(const char *name)
 	program = name;
 }
 
+/* The attribute lets the compiler check fmt at our callers instead of
+ * calling it a non-literal here (clang's -Wformat-nonliteral). */
+static void log_line(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_line(const char *level, const char *fmt, va_list ap)
 {

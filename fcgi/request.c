@@ -645,5 +645,9 @@ route_match(const char *method, const char *path, struct route *r)
 		r->id = ROUTE_HEALTH;
 		return allow(method, get, r);
 	}
+	if (strcmp(rest, "metrics") == 0) {
+		r->id = ROUTE_METRICS;
+		return allow(method, get, r);
+	}
 	return PROBLEM_NOT_FOUND;
 }

@@ -37,7 +37,8 @@ enum route_id {
 	ROUTE_ORDER,     /* GET  /api/orders/{id} */
 	ROUTE_RESET,     /* POST /api/reset */
 	ROUTE_CONFIG,    /* GET  /api/config */
-	ROUTE_HEALTH     /* GET  /api/health */
+	ROUTE_HEALTH,    /* GET  /api/health */
+	ROUTE_METRICS    /* GET  /api/metrics */
 };
 
 struct route {
@@ -123,7 +124,11 @@ enum problem_code request_bearer_token(const char *header, const char **token,
 /*
  * Compares a presented token with the expected one in time that depends
  * only on the presented token's length, never on where they differ, so the
- * admin token cannot be guessed a byte at a time. Returns 1 when equal.
+ * admin token cannot be guessed a byte at a time. The loop runs over the
+ * presented bytes only (the expected ones are read cyclically), so its
+ * duration does not tell the expected token's length either; a length
+ * mismatch is folded into the same difference, not returned early.
+ * Returns 1 when equal.
  */
 int request_token_equal(const char *given, size_t given_len,
     const char *expected, size_t expected_len);

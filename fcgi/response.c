@@ -86,6 +86,22 @@ response_json(struct response *r, int status, const char *json, size_t len)
 }
 
 void
+response_take(struct response *r, int status, const char *content_type,
+    char *body, size_t len)
+{
+	response_free(r);
+	if (body == NULL) {
+		set_out_of_memory(r);
+		return;
+	}
+	r->status = status;
+	r->content_type = content_type;
+	r->body = body;
+	r->body_len = len;
+	r->body_owned = 1;
+}
+
+void
 response_problem(struct response *r, enum problem_code code, const char *detail)
 {
 	char *body;

@@ -36,6 +36,13 @@ void response_json(struct response *r, int status, const char *json,
     size_t len);
 
 /*
+ * Sets a body of any type from a malloc'd buffer, which the response takes
+ * over (it frees it). A NULL body means memory ran out: a 503.
+ */
+void response_take(struct response *r, int status, const char *content_type,
+    char *body, size_t len);
+
+/*
  * Sets a problem+json answer, with the headers its code requires
  * (Retry-After for 503, WWW-Authenticate for 401). detail may be NULL.
  */

@@ -29,9 +29,17 @@ trap shutdown INT TERM
 # A failed start (stack_die) must not leave the others running.
 trap stack_down EXIT
 
+# The admin token comes from a file (LASTITEM_ADMIN_TOKEN_FILE) or from
+# LASTITEM_ADMIN_TOKEN, which the pool reads and wipes: never an argument,
+# which ps would show.
+POOL_ARGS=(--allow-unsafe)
+[ -z "${LASTITEM_ADMIN_TOKEN_FILE:-}" ] ||
+    POOL_ARGS+=(--admin-token-file "$LASTITEM_ADMIN_TOKEN_FILE")
+EVENTS_PER_ADDRESS=${EVENTS_PER_ADDRESS:-256}
+
 stack_init "$RUN_DIR"
 pg_up
-pool_start --allow-unsafe
+pool_start "${POOL_ARGS[@]}"
 events_start
 nginx_start "$PORT" "$HOST"
 
@@ -39,20 +47,41 @@ url="http://localhost:$PORT"
 [ "$HOST" = 127.0.0.1 ] || [ "$HOST" = localhost ] || url="http://$HOST:$PORT"
 stampede="test/stampede -n 200 --reset"
 [ "$PORT" = 8080 ] || stampede="$stampede -u $url"
-if [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
-    reset_note="reset needs the admin token (LASTITEM_ADMIN_TOKEN)"
+if [ -n "${LASTITEM_ADMIN_TOKEN_FILE:-}" ]; then
+    reset_note="needs the admin token (in $LASTITEM_ADMIN_TOKEN_FILE)"
+elif [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
+    reset_note="needs the admin token (LASTITEM_ADMIN_TOKEN)"
 else
-    reset_note="reset is OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN to protect it)"
+    reset_note="OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN or LASTITEM_ADMIN_TOKEN_FILE to protect it)"
 fi
+if [ "$EVENTS_PER_ADDRESS" = 0 ]; then
+    limit_note="no limit per address (EVENTS_PER_ADDRESS=0)"
+else
+    limit_note="at most $EVENTS_PER_ADDRESS open per address, then 429 (EVENTS_PER_ADDRESS)"
+fi
+# Whether an answered purchase survives a crash, read from the server itself,
+# so that the banner never claims what the settings do not give.
+durability() {
+    local fsync fpw sync
+    fsync=$(stack_sql "SHOW fsync" 2>/dev/null)
+    fpw=$(stack_sql "SHOW full_page_writes" 2>/dev/null)
+    sync=$(stack_sql "SHOW synchronous_commit" 2>/dev/null)
+    if [ "$fsync" = on ] && [ "$fpw" = on ] && [ -n "$sync" ] && [ "$sync" != off ]; then
+        echo "durable (fsync, full_page_writes and synchronous_commit on): a 201 is on disk"
+    else
+        echo "NOT durable (fsync=$fsync, full_page_writes=$fpw, synchronous_commit=$sync): a crash can lose purchases already answered 201"
+    fi
+}
 cat <<BANNER
 
   lastitem is up:  $url/
   API:             $url/api/items
-  live events:     curl -N $url/api/events
+  live events:     curl -N $url/api/events   ($limit_note)
   stampede:        $stampede        (from $LI_SRCDIR)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note
-  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg, durable (fsync and synchronous commit on)")
+  database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg")
+                   $(durability)
   logs:            $RUN_DIR/*.log, $RUN_DIR/nginx/*.log
 
   Ctrl-C stops it all.
@@ -60,6 +89,13 @@ cat <<BANNER
 BANNER
 
 # Supervise: a process that dies is restarted, and the restart is logged.
+# A restart that fails is said and tried again a second later: from here on
+# stack_die must not end the stack, only the attempt (each start function
+# ends with it, so it returns the failure).
+stack_die() {
+    say "$*; trying again in a second"
+    return 1
+}
 pg_alive() {
     [ -n "$STACK_PG_EXTERNAL" ] && return 0
     stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" status >/dev/null 2>&1
@@ -73,7 +109,7 @@ while [ "$stopping" = 0 ]; do
     if ! kill -0 "$POOL_PID" 2>/dev/null; then
         wait "$POOL_PID" 2>/dev/null
         say "the pool (lastitem-api) exited with status $?; starting it again"
-        pool_start --allow-unsafe && say "the pool is back"
+        pool_start "${POOL_ARGS[@]}" && say "the pool is back"
     fi
     if ! kill -0 "$EVENTS_PID" 2>/dev/null; then
         wait "$EVENTS_PID" 2>/dev/null

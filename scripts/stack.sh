@@ -94,7 +94,10 @@ stack_sql() {
 }
 
 # pg_init: creates the cluster unless it exists. Extra settings come from
-# $STACK_PG_SETTINGS (lines of postgresql.conf).
+# $STACK_PG_SETTINGS (lines of postgresql.conf). initdb syncs what it wrote
+# to disk unless $STACK_INITDB_NOSYNC is set (the tests, which throw the
+# cluster away): a cluster `make run` keeps must survive a crash of the
+# machine right after it was made.
 pg_init() {
     local pg=$STACK_DIR/pg
     [ -x "$PG_BINDIR/initdb" ] ||
@@ -109,7 +112,7 @@ pg_init() {
         chown -R "$PG_USER" "$pg"
     fi
     stack_as_pg "$PG_BINDIR/initdb" -D "$pg/data" -U postgres -A trust \
-        -E UTF8 --locale=C.UTF-8 --no-sync >"$pg/initdb.log" 2>&1 ||
+        -E UTF8 --locale=C.UTF-8 ${STACK_INITDB_NOSYNC:+--no-sync} >"$pg/initdb.log" 2>&1 ||
         { cat "$pg/initdb.log" >&2; stack_die "initdb failed"; }
     {
         echo "# lastitem: unix socket only, in the run directory"
@@ -169,8 +172,12 @@ stack_daemon_start() {
     local what=$1 program=$2 socket=$3 log=$4 i
     shift 4
     rm -f "$socket"
+    # The user's server: the programs read DATABASE_URL (or PG*) themselves,
+    # so a password in it never shows in ps.
+    local db=(--db "$(stack_app_conninfo)")
+    [ -z "$STACK_PG_EXTERNAL" ] || db=()
     "$LI_BUILDDIR/fcgi/$program" --listen "$socket" \
-        --db "$(stack_app_conninfo)" "$@" >>"$log" 2>&1 &
+        "${db[@]}" "$@" >>"$log" 2>&1 &
     STACK_DAEMON_PID=$!
     for i in $(seq 1 100); do
         [ -S "$socket" ] && return 0
@@ -225,16 +232,31 @@ events_stop() {
 # ------------------------------------------------------------- nginx
 
 # nginx_start PORT [HOST]: nginx on HOST:PORT in front of the pool.
+# EVENTS_PER_ADDRESS: event streams one client address may hold open at once
+# (default 256; 0 = no limit; nginx takes at most 65535). STACK_PUBLIC_DIR:
+# the page's directory, when not the source tree's public/ (a test's copy).
 nginx_start() {
     local port=$1 host=${2:-127.0.0.1} dir=$STACK_DIR/nginx user_line=
+    local per_address=${EVENTS_PER_ADDRESS:-256} events_limit
     mkdir -p "$dir/tmp"
     [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
+    case $per_address in
+        ''|*[!0-9]*) stack_die "EVENTS_PER_ADDRESS takes a number (0 = no limit)" ;;
+    esac
+    per_address=$((10#$per_address))
+    [ "$per_address" -le 65535 ] || stack_die "EVENTS_PER_ADDRESS takes at most 65535 (0 = no limit)"
+    if [ "$per_address" = 0 ]; then
+        events_limit="# no limit per address (EVENTS_PER_ADDRESS=0)"
+    else
+        events_limit="limit_conn events_per_address $per_address;"
+    fi
     sed -e "s|@USER_LINE@|$user_line|" \
         -e "s|@LISTEN@|$host:$port|" \
         -e "s|@RUN_DIR@|$dir|g" \
-        -e "s|@PUBLIC_DIR@|$LI_SRCDIR/public|" \
+        -e "s|@PUBLIC_DIR@|${STACK_PUBLIC_DIR:-$LI_SRCDIR/public}|" \
         -e "s|@API_SOCKET@|$STACK_API_SOCK|" \
         -e "s|@EVENTS_ADDR@|unix:$STACK_EVENTS_SOCK:|" \
+        -e "s|@EVENTS_LIMIT@|$events_limit|" \
         "$LI_SRCDIR/nginx/lastitem.conf.in" >"$dir/nginx.conf"
     "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
         >>"$STACK_DIR/nginx.log" 2>&1 &

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The pool's role, lastitem_app, can read and buy through the functions, and
-# nothing else: it is not a superuser, cannot write a table, create anything,
-# or call the helper that records an order without checking stock.
+# nothing else: it is not a superuser, cannot write a table, create, alter or
+# drop anything (temporary tables included), lock a table, move a sequence,
+# read the server's files, or call the helpers that record an order without
+# checking stock.
 . "$LI_SRCDIR/test/lib.sh"
 
 test_stack_up --workers 1
@@ -35,6 +37,21 @@ denied() {
     fi
 }
 
+# refused SQL ERROR-REGEX: SQL must fail with an error matching the regex.
+refused() {
+    local sql=$1 want=$2 name
+    name="refused: $(tr -s ' \n' ' ' <<<"$sql" | sed 's/ $//')"
+    if as_app "$sql"; then
+        ok 1 "$name"
+        diag "it succeeded: $APP_OUT"
+    elif [[ "$APP_ERR" =~ ^ERROR:\ \ ($want) ]]; then
+        ok 0 "$name"
+    else
+        ok 1 "$name"
+        diag "it failed otherwise: $APP_ERR"
+    fi
+}
+
 as_app "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
 is "$APP_OUT" "lastitem_app|f" "connected as lastitem_app, which is not a superuser"
 is "$(stack_sql "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls
@@ -60,6 +77,37 @@ denied "CREATE TEMP TABLE stash (id integer)" "to create temporary tables"
 # directly, it would sell without touching the stock.
 denied "SELECT lastitem.purchase_record(i, 1, 'sneaky', 'atomic', NULL, 1)
           FROM lastitem.items i WHERE i.id = 'golden-ticket'" "for function purchase_record"
+
+denied "SELECT lastitem.purchase_replay('golden-ticket', 1, 'sneaky', 'k')" "for function purchase_replay"
+denied "SELECT lastitem.purchase_precheck('golden-ticket', 1, 'sneaky', NULL)" "for function purchase_precheck"
+
+# DDL of every kind: on the tables, the functions, the schema, the database.
+refused "DROP TABLE lastitem.orders" "must be owner of table orders"
+refused "ALTER TABLE lastitem.items DROP CONSTRAINT items_quantity_check" "must be owner of table items"
+refused "ALTER TABLE lastitem.items ADD COLUMN free boolean" "must be owner of table items"
+refused "ALTER TABLE lastitem.items DISABLE TRIGGER ALL" "must be owner of table items"
+refused "CREATE INDEX ON lastitem.orders (buyer)" "must be owner of table orders"
+refused "DROP FUNCTION lastitem.purchase_atomic(text, integer, text, text)" "must be owner of function"
+refused "CREATE OR REPLACE FUNCTION lastitem.purchase_atomic(text, integer, text, text)
+         RETURNS void LANGUAGE sql AS 'SELECT'" "permission denied for schema lastitem|must be owner"
+refused "CREATE FUNCTION lastitem.f() RETURNS int LANGUAGE sql AS 'SELECT 1'" "permission denied for schema lastitem"
+refused "CREATE SCHEMA stash" "permission denied for database"
+refused "CREATE VIEW lastitem.v AS SELECT 1" "permission denied for schema lastitem"
+refused "DROP SCHEMA lastitem CASCADE" "must be owner of schema"
+# Locks and sequences that would stall or skew the sales.
+refused "SELECT id FROM lastitem.items FOR UPDATE" "permission denied for table items"
+refused "BEGIN; LOCK TABLE lastitem.items IN ACCESS EXCLUSIVE MODE; COMMIT" "permission denied for table items"
+refused "SELECT nextval('lastitem.orders_id_seq')" "permission denied for sequence"
+refused "SELECT setval('lastitem.orders_id_seq', 1)" "permission denied for sequence"
+# The server's files, programs and other roles.
+refused "SELECT pg_read_file('/etc/passwd')" "permission denied for function pg_read_file"
+refused "COPY lastitem.items TO PROGRAM 'true'" "permission denied|must be superuser"
+refused "COPY lastitem.items TO '/tmp/items.csv'" "permission denied|must be superuser"
+refused "SET ROLE postgres" "permission denied to set role"
+refused "ALTER ROLE lastitem_app SUPERUSER" "permission denied|must be superuser"
+# (NOTIFY has no privilege in PostgreSQL: any role that may connect may
+# notify lastitem_events. The database's rows, not the notifications, are
+# what every test checks.)
 
 is "$(db_snapshot)" "$before" "nothing changed in items or orders"
 

@@ -116,5 +116,11 @@ wait_until 20 sse_has_item_version w launch-hoodie \
 ok $? "and so does a change from psql"
 grep -q 'database connection regained' "$STACK_DIR/events.log"
 ok $? "the daemon logged that it regained the database"
+grep -q 'database connection lost (read): terminating connection due to administrator command' \
+    "$STACK_DIR/events.log"
+ok $? "and that it lost it, with the server's reason"
+is "$(grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z lastitem-events\[[0-9]+\] (info|warn|error): ' \
+        "$STACK_DIR/events.log")" "" \
+    "every line of its log has a timestamp and a level (none is libpq's bare notice)"
 
 done_testing

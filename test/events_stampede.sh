@@ -11,8 +11,17 @@ ITEM=launch-hoodie
 test_stack_up --workers 4
 test_events_up
 
+# A probe sees the reset go by first, so the watcher's snapshot, served from
+# the daemon's state, cannot predate it (the reset's NOTIFY may still be on
+# its way when the reset's answer arrives).
+sse_open probe
+wait_until 20 sse_has probe snapshot
 post_json /api/reset '{"quantity":50}'
 is "$HTTP_STATUS" 200 "the stock is reset to 50"
+wait_until 20 sse_has_item_version probe "$ITEM" \
+    "$(stack_sql "SELECT version FROM lastitem.items WHERE id = '$ITEM'")"
+ok $? "the daemon has seen the reset"
+sse_close probe
 
 sse_open watcher
 wait_until 20 sse_has watcher snapshot

@@ -57,14 +57,38 @@ skip_all() {
 }
 
 done_testing() {
+    sanitizer_check
     echo "1..$TAP_RUN"
     [ "$TAP_FAILED" -eq 0 ]
+}
+
+# ------------------------------------------------------------------ sanitizers
+
+# Under --enable-sanitizers (LI_SANITIZERS=yes) a finding in one of our
+# programs is written to its stderr, i.e. to a log in the test's directory,
+# and would pass unseen: the stack is stopped first (leaks are reported at
+# exit), then any report there is a failing test point with its first lines.
+SANITIZER_CHECKED=
+sanitizer_check() {
+    [ "${LI_SANITIZERS:-}" = yes ] && [ -z "$SANITIZER_CHECKED" ] && [ -n "${TEST_DIR:-}" ] ||
+        return 0
+    SANITIZER_CHECKED=1
+    test_stop_extras
+    stack_down
+    local log
+    for log in $(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
+                 "$TEST_DIR"/*.log "$TEST_DIR"/*.out 2>/dev/null); do
+        ok 1 "no sanitizer report in ${log#"$TEST_DIR"/}"
+        grep -m1 -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | sed 's/^/#   /'
+    done
 }
 
 # ------------------------------------------------------------------ the stack
 
 test_cleanup() {
     local rc=$?
+    # A test that ended before done_testing: its reports, all the same.
+    sanitizer_check
     test_stop_extras
     stack_down
     if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
@@ -83,10 +107,18 @@ test_stack_up() {
     trap test_cleanup EXIT
     trap 'exit 1' INT TERM
     # The tests check correctness, not durability: no fsync, so a 2-core
-    # machine spends its time on the code under test.
-    STACK_PG_SETTINGS="fsync = off
+    # machine spends its time on the code under test. A test of durability
+    # sets TEST_PG_DURABLE=1 first and gets what `make run` has instead:
+    # PostgreSQL's defaults, and a cluster synced to disk when created.
+    if [ "${TEST_PG_DURABLE:-0}" = 1 ]; then
+        STACK_PG_SETTINGS=
+        STACK_INITDB_NOSYNC=
+    else
+        STACK_PG_SETTINGS="fsync = off
 synchronous_commit = off
 full_page_writes = off"
+        STACK_INITDB_NOSYNC=1
+    fi
     # Only the unix socket is used; the port just names it.
     PG_PORT=5432
     stack_init "$TEST_DIR"
@@ -161,6 +193,22 @@ invariant() {
 db_snapshot() {
     stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s', id, quantity, initial_quantity, version), ',' ORDER BY id) FROM lastitem.items)
                    || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)"
+}
+
+# pg_restart [MODE]: pg_ctl restart -m MODE (fast), waiting until it is up.
+pg_restart() {
+    stack_as_pg "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pg/data" -l "$STACK_DIR/pg/postgres.log" \
+        -m "${1:-fast}" -w -t 60 restart >/dev/null
+}
+
+# pg_setting NAME: a setting of the running server, as it is in force.
+pg_setting() {
+    stack_sql "SELECT setting FROM pg_settings WHERE name = '$1'"
+}
+
+# pool_worker_count: how many workers the pool has now.
+pool_worker_count() {
+    pool_workers | grep -c .
 }
 
 # ------------------------------------------------------------------ the event daemon

@@ -28,6 +28,13 @@
  *
  * The client runs on the same two cores as the server: its own reading of
  * N sockets per event is part of every number, for both servers alike.
+ *
+ * With --stampede M (the soak, scripts/bench_soak.sh), step 4 is instead M
+ * purchases of --item at once from --buyers processes, each on a fresh
+ * connection; every stream keeps the quantity of --item from the newest
+ * item event it got, and step 5 waits until every stream shows 0. It
+ * prints one SOAK line: the answers by status, and how many streams ended
+ * on 0.
  */
 #include <config.h>
 
@@ -90,6 +97,8 @@ struct fan_config {
 	int connect_seconds, settle_seconds;
 	struct fan_mem mem[FAN_MAX_MEM];
 	int nmem;
+	const char *watch_item;      /* the soak's item: its quantity is kept */
+	int stampede, buyers;        /* the soak's purchases, and buyers */
 };
 
 /* One arrival: the event's key (version or order id) and when. */
@@ -107,7 +116,13 @@ struct fan_shared {
 	int *status;                 /* the HTTP status of the stream */
 	struct fan_arrival *item;    /* [nclients][cap] */
 	struct fan_arrival *order;
+	int64_t *wver;               /* newest version of the watched item */
+	int *wqty;                   /* and its quantity then, per stream */
+	int *soak;                   /* the soak's counters: SOAK_* */
 };
+
+/* The soak's shared counters: the next purchase, and the answers. */
+enum { SOAK_NEXT, SOAK_201, SOAK_409, SOAK_OTHER, SOAK_NONE, SOAK_N };
 
 /* One trigger, as the parent saw it. */
 struct fan_trigger {
@@ -174,8 +189,14 @@ shared_init(struct fan_shared *sh, int nclients, int cap)
 	sh->status = shared_alloc(n * sizeof(int));
 	sh->item = shared_alloc(n * (size_t)cap * sizeof(struct fan_arrival));
 	sh->order = shared_alloc(n * (size_t)cap * sizeof(struct fan_arrival));
+	sh->wver = shared_alloc(n * sizeof(int64_t));
+	sh->wqty = shared_alloc(n * sizeof(int));
+	sh->soak = shared_alloc(SOAK_N * sizeof(int));
+	if (sh->wqty != NULL)
+		for (size_t i = 0; i < n; i++)
+			sh->wqty[i] = -1;
 	return sh->state && sh->nitem && sh->norder && sh->status && sh->item &&
-	    sh->order ? 0 : -1;
+	    sh->order && sh->wver && sh->wqty && sh->soak ? 0 : -1;
 }
 
 static void
@@ -321,6 +342,26 @@ record(struct fan_shared *sh, struct fan_arrival *table, int *count, int idx,
 	__atomic_store_n(&count[idx], n + 1, __ATOMIC_RELEASE);
 }
 
+/* An item event of the watched item: keeps its newest quantity. */
+static void
+watch(const struct fan_config *cfg, struct fan_shared *sh, int idx,
+    const char *data)
+{
+	char key[96];
+	int64_t v, q;
+
+	snprintf(key, sizeof(key), "\"id\":\"%s\"", cfg->watch_item);
+	if (strstr(data, key) == NULL ||
+	    (v = json_number_after(data, "\"version\":")) < 0 ||
+	    (q = json_number_after(data, "\"quantity\":")) < 0 ||
+	    v <= sh->wver[idx])
+		return;
+	sh->wver[idx] = v;
+	__atomic_store_n(&sh->wqty[idx], (int)q, __ATOMIC_RELEASE);
+}
+
+static const struct fan_config *the_cfg;   /* for sse_dispatch: one per run */
+
 /* A blank line ends an event: the first makes the stream ready. */
 static void
 sse_dispatch(struct fan_shared *sh, struct fan_conn *c, int64_t t, int *pending)
@@ -332,9 +373,12 @@ sse_dispatch(struct fan_shared *sh, struct fan_conn *c, int64_t t, int *pending)
 		c->ready = 1;
 		(*pending)--;
 		set_state(sh, c->idx, ST_READY);
-	} else if (strcmp(c->name, "item") == 0)
+	} else if (strcmp(c->name, "item") == 0) {
 		record(sh, sh->item, sh->nitem, c->idx,
 		    json_number_after(c->data, "\"version\":"), t);
+		if (the_cfg->watch_item != NULL)
+			watch(the_cfg, sh, c->idx, c->data);
+	}
 	else if (strcmp(c->name, "order") == 0)
 		record(sh, sh->order, sh->norder, c->idx,
 		    json_number_after(c->data, "\"id\":"), t);
@@ -658,6 +702,62 @@ trigger_fire(const struct fan_config *cfg, int k, struct fan_trigger *tr)
 	return 0;
 }
 
+/* ------------------------------------------------------------- the soak */
+
+/*
+ * The soak's stampede: cfg->buyers processes take purchase numbers from a
+ * shared counter until cfg->stampede are made, each a trigger_fire() on a
+ * fresh connection, and count the answers. Returns once all are answered.
+ */
+static int
+stampede_run(const struct fan_config *cfg, struct fan_shared *sh)
+{
+	pid_t *pids, parent = getpid();
+	struct fan_trigger tr;
+	int n, slot, failed = 0;
+
+	if ((pids = calloc((size_t)cfg->buyers, sizeof(*pids))) == NULL)
+		return -1;
+	for (n = 0; n < cfg->buyers; n++) {
+		if ((pids[n] = fork()) < 0) {
+			failed = 1;
+			break;
+		}
+		if (pids[n] > 0)
+			continue;
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		while (__atomic_fetch_add(&sh->soak[SOAK_NEXT], 1,
+		    __ATOMIC_ACQ_REL) < cfg->stampede) {
+			if (trigger_fire(cfg, 0, &tr) != 0)
+				slot = SOAK_NONE;
+			else
+				slot = tr.status == 201 ? SOAK_201 :
+				    tr.status == 409 ? SOAK_409 : SOAK_OTHER;
+			__atomic_fetch_add(&sh->soak[slot], 1, __ATOMIC_ACQ_REL);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < n; i++)
+		(void)waitpid(pids[i], NULL, 0);
+	free(pids);
+	return failed ? -1 : 0;
+}
+
+/* Streams still open whose newest view of the item is not quantity 0. */
+static int
+count_not_zero(const struct fan_shared *sh)
+{
+	int n = 0;
+
+	for (int i = 0; i < sh->nclients; i++)
+		if (get_state(sh, i) == ST_READY &&
+		    __atomic_load_n(&sh->wqty[i], __ATOMIC_ACQUIRE) != 0)
+			n++;
+	return n;
+}
+
 /* ------------------------------------------------------------- results */
 
 static int
@@ -713,7 +813,10 @@ static const char usage[] =
 "  --connect-timeout S  for every stream to have its first event (60)\n"
 "  --settle S           after the last trigger, for every event to arrive (10)\n"
 "  --mem NAME=PID,PID…  processes whose memory to report (up to 4 groups)\n"
-"  --label TEXT         a name for the FANOUT line\n";
+"  --label TEXT         a name for the FANOUT line\n"
+"  --stampede M         the soak: M purchases at once instead of --events\n"
+"  --buyers B           processes making them (64)\n"
+"  --item ID            the item bought, whose quantity each stream keeps\n";
 
 static int
 parse_mem(struct fan_config *cfg, char *arg)
@@ -751,6 +854,9 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 		{ "settle", required_argument, NULL, 's' },
 		{ "mem", required_argument, NULL, 'M' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "stampede", required_argument, NULL, 'S' },
+		{ "buyers", required_argument, NULL, 'B' },
+		{ "item", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *connect_to = NULL, *mode = NULL;
@@ -768,6 +874,7 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 	cfg->connect_seconds = 60;
 	cfg->settle_seconds = 10;
 	cfg->label = "";
+	cfg->buyers = 64;
 	while ((c = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': connect_to = optarg; break;
@@ -788,6 +895,9 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 				return -1;
 			break;
 		case 'l': cfg->label = optarg; break;
+		case 'S': cfg->stampede = atoi(optarg); break;
+		case 'B': cfg->buyers = atoi(optarg); break;
+		case 'I': cfg->watch_item = optarg; break;
 		default: return -1;
 		}
 	}
@@ -808,7 +918,10 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 	    cfg->src_count < 1 || cfg->src_base < 1 ||
 	    cfg->src_base + cfg->src_count > 255 || cfg->pending_max < 1 ||
 	    cfg->nevents < 1 || cfg->nevents > 10000 || cfg->interval_ms < 0 ||
-	    cfg->connect_seconds < 1 || cfg->settle_seconds < 1)
+	    cfg->connect_seconds < 1 || cfg->settle_seconds < 1 ||
+	    cfg->stampede < 0 || cfg->buyers < 1 || cfg->buyers > 1024 ||
+	    (cfg->stampede > 0 && (cfg->mode != MODE_LASTITEM ||
+	    cfg->watch_item == NULL || strlen(cfg->watch_item) > 64)))
 		return -1;
 	if ((colon = strrchr(connect_to, ':')) == NULL ||
 	    (size_t)(colon - connect_to) >= sizeof(host))
@@ -868,6 +981,7 @@ main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	the_cfg = &cfg;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
@@ -932,6 +1046,44 @@ main(int argc, char **argv)
 	fprintf(stderr, "sse_fanout %s: %d streams ready, %d failed, in %.1f s\n",
 	    cfg.label, ready, failed + dropped, connect_s);
 	usleep(300000);             /* let the servers finish their own work */
+
+	if (cfg.stampede > 0) {
+		int not_zero, rc;
+
+		t0 = now_ns();
+		rc = stampede_run(&cfg, &sh);
+		deliver_s = (double)(now_ns() - t0) / 1e9;
+		fprintf(stderr, "sse_fanout %s: %d purchases answered in %.1f s\n",
+		    cfg.label, cfg.stampede, deliver_s);
+		deadline = now_ns() + (int64_t)cfg.settle_seconds * 1000000000;
+		while ((not_zero = count_not_zero(&sh)) > 0 && now_ns() < deadline)
+			usleep(20000);
+		connect_s = (double)(now_ns() - t0) / 1e9 - deliver_s;
+		usleep(200000);
+		for (int m = 0; m < cfg.nmem; m++)
+			mem_read(&cfg.mem[m], &cfg.mem[m].rss, &cfg.mem[m].pss);
+		ready = count_state(&sh, ST_READY);
+		printf("SOAK label=%s clients=%d ready=%d failed=%d dropped=%d "
+		    "purchases=%d created=%d sold_out=%d other=%d unanswered=%d "
+		    "at_zero=%d not_zero=%d stampede_s=%.1f settle_s=%.1f",
+		    cfg.label, cfg.nclients, ready,
+		    count_state(&sh, ST_FAILED) + count_state(&sh, ST_NEW),
+		    count_state(&sh, ST_DROPPED), cfg.stampede,
+		    sh.soak[SOAK_201], sh.soak[SOAK_409], sh.soak[SOAK_OTHER],
+		    sh.soak[SOAK_NONE], ready - not_zero, not_zero, deliver_s,
+		    connect_s);
+		for (int m = 0; m < cfg.nmem; m++)
+			printf(" %s_rss_base_kb=%ld %s_rss_kb=%ld", cfg.mem[m].name,
+			    cfg.mem[m].rss_base, cfg.mem[m].name, cfg.mem[m].rss);
+		printf("\n");
+		fflush(stdout);
+		/* The streams close together: the workers exit. */
+		for (int p = 0; p < cfg.nprocs; p++)
+			close(cmd[p][1]);
+		for (int p = 0; p < cfg.nprocs; p++)
+			(void)waitpid(pids[p], NULL, 0);
+		return rc == 0 ? 0 : 1;
+	}
 
 	/* The triggers, evenly spaced; the CPU each part uses from the first
 	 * to the last arrival. */

@@ -79,6 +79,13 @@ test_routes(void)
 	    "GET reset is 405");
 	is_int(route("GET", "/api/config", &r), PROBLEM_NONE, "GET config");
 	is_int(route("GET", "/api/health", &r), PROBLEM_NONE, "GET health");
+	is_int(route("GET", "/api/metrics", &r), PROBLEM_NONE, "GET metrics");
+	is_int(r.id, ROUTE_METRICS, "routes to metrics");
+	is_int(route("POST", "/api/metrics", &r), PROBLEM_METHOD_NOT_ALLOWED,
+	    "POST metrics is 405");
+	is_str(r.allow, "GET, HEAD", "metrics allow GET, HEAD");
+	is_int(route("GET", "/api/metrics/", &r), PROBLEM_NOT_FOUND,
+	    "metrics/ is 404");
 	is_int(route("GET", "/api/nothing", &r), PROBLEM_NOT_FOUND,
 	    "unknown path is 404");
 	is_int(route("GET", "/index.html", &r), PROBLEM_NOT_FOUND,
@@ -293,6 +300,10 @@ test_headers(void)
 	ok(!request_token_equal(S("s3creT"), S("s3cret")), "last byte differs");
 	ok(!request_token_equal(S("s3cre"), S("s3cret")), "prefix refused");
 	ok(!request_token_equal(S("s3cretx"), S("s3cret")), "longer refused");
+	/* The expected bytes are read cyclically: a repeat must not pass. */
+	ok(!request_token_equal(S("s3crets3cret"), S("s3cret")),
+	    "the token twice refused");
+	ok(!request_token_equal("", 0, S("s3cret")), "empty refused");
 	ok(!request_token_equal(S("x"), "", 0), "no expected token never matches");
 
 	is_str(request_path("/api/items", "/other?x", buf, sizeof(buf)),

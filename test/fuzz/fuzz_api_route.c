@@ -64,6 +64,9 @@ check_route(const char *method, const char *path)
 	case ROUTE_HEALTH:
 		FUZZ_CHECK(strcmp(path, "/api/health") == 0);
 		break;
+	case ROUTE_METRICS:
+		FUZZ_CHECK(strcmp(path, "/api/metrics") == 0);
+		break;
 	default:
 		FUZZ_CHECK(!"a route outside enum route_id");
 	}

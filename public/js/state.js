@@ -1,0 +1,120 @@
+// state.js — what the page knows about the shop, and the rules for
+// changing it, apart from any drawing.
+//
+// Quantities: every source (GET /api/items, a purchase's answer, the
+// stream's snapshot and item events) carries the item's version; the
+// highest version wins, so an answer that arrives late never puts a stale
+// quantity back on screen.
+//
+// Sold: counted from the orders themselves, not from initial - quantity,
+// because the naive strategy loses updates: ten buyers may all write
+// "0 left" and all get an order. Orders are keyed by id, so one seen twice
+// (from the stream and from a reload of the list) counts once.
+
+export class Shop {
+  constructor() {
+    this.items = new Map();     // id -> { id, name, description, image_url, quantity, initial, version }
+    this.orders = new Map();    // order id -> order
+    this.loading = null;        // orders heard while the list is being fetched
+    this.generation = 0;        // bumps on every reset: older fetches are void
+    this.onChange = () => {};   // (itemId) => void; null itemId: everything
+    this.onOrder = () => {};    // (order) => void, for a new order only
+    this.onReset = () => {};
+  }
+
+  // setCatalog(items): from GET /api/items or a reset's answer.
+  setCatalog(list) {
+    for (const it of list) {
+      const known = this.items.get(it.id);
+      if (!known) {
+        this.items.set(it.id, {
+          id: it.id, name: it.name, description: it.description, image_url: it.image_url,
+          quantity: it.quantity, initial: it.initial_quantity, version: it.version,
+        });
+      } else {
+        if (it.name !== undefined) Object.assign(known, {
+          name: it.name, description: it.description, image_url: it.image_url,
+        });
+        this.applyItem(it);
+      }
+    }
+    this.onChange(null);
+  }
+
+  // applyItem({id, quantity, version[, initial_quantity]}): true when it
+  // changed what the page shows.
+  applyItem(it) {
+    const known = this.items.get(it.id);
+    if (!known || typeof it.version !== 'number' || it.version < known.version) return false;
+    const changed = it.version > known.version || it.quantity !== known.quantity ||
+      (it.initial_quantity !== undefined && it.initial_quantity !== known.initial);
+    known.version = it.version;
+    known.quantity = it.quantity;
+    if (it.initial_quantity !== undefined) known.initial = it.initial_quantity;
+    if (changed) this.onChange(it.id);
+    return changed;
+  }
+
+  // A snapshot from the stream: each item as the database has it now.
+  applySnapshot(list) {
+    let unknown = false;
+    for (const it of list) {
+      if (!this.items.has(it.id)) unknown = true;
+      else this.applyItem(it);
+    }
+    return unknown;
+  }
+
+  addOrder(order) {
+    if (this.loading) this.loading.set(order.id, order);
+    if (this.orders.has(order.id)) return;
+    this.orders.set(order.id, order);
+    this.onChange(order.item_id);
+    this.onOrder(order);
+  }
+
+  // A reset committed: every order is gone, and nothing fetched before it
+  // may bring one back.
+  reset() {
+    this.generation++;
+    this.orders.clear();
+    if (this.loading) this.loading.clear();
+    this.onReset();
+    this.onChange(null);
+  }
+
+  // loadOrders(fetcher): replaces the orders with the list the fetcher
+  // returns, plus those the stream delivered meanwhile. A reset during the
+  // fetch voids it.
+  async loadOrders(fetcher) {
+    const generation = this.generation;
+    const heard = new Map();
+    this.loading = heard;
+    try {
+      const list = await fetcher();
+      // A reset since, or a newer load begun since: this list is old news.
+      if (generation !== this.generation || this.loading !== heard) return false;
+      this.orders = new Map(list.map((o) => [o.id, o]));
+      for (const [id, o] of heard) this.orders.set(id, o);
+      this.onChange(null);
+      return true;
+    } finally {
+      if (this.loading === heard) this.loading = null;
+    }
+  }
+
+  // sold(itemId): units ordered. Under a safe strategy this equals
+  // initial - quantity; never less than that (an order event may trail its
+  // item event by a moment).
+  sold(itemId) {
+    const it = this.items.get(itemId);
+    let sum = 0;
+    for (const o of this.orders.values()) if (o.item_id === itemId) sum += o.quantity;
+    return it ? Math.max(sum, it.initial - it.quantity) : sum;
+  }
+
+  // The newest orders first, at most n.
+  newest(n) {
+    return Array.from(this.orders.values()).sort((a, b) => b.id - a.id).slice(0, n);
+  }
+}
