@@ -80,7 +80,7 @@ read_body(FCGX_Request *fr, char *buf, int *too_large)
 	int n;
 
 	*too_large = 0;
-	if (cl != NULL && *cl != '\0' && strtoll(cl, NULL, 10) > LI_BODY_MAX) {
+	if (request_length_too_large(cl)) {
 		*too_large = 1;
 		return 0;
 	}
@@ -96,25 +96,6 @@ read_body(FCGX_Request *fr, char *buf, int *too_large)
 	}
 	buf[len] = '\0';
 	return len;
-}
-
-/* Extracts the path from REQUEST_URI when nginx sent no DOCUMENT_URI. */
-static const char *
-request_path(FCGX_Request *fr, char *buf, size_t size)
-{
-	const char *p = FCGX_GetParam("DOCUMENT_URI", fr->envp);
-	size_t len;
-
-	if (p != NULL && *p != '\0')
-		return p;
-	if ((p = FCGX_GetParam("REQUEST_URI", fr->envp)) == NULL)
-		return "";
-	len = strcspn(p, "?");
-	if (len >= size)
-		len = size - 1;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-	return buf;
 }
 
 /*
@@ -153,7 +134,8 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 	req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	if (req.method == NULL)
 		req.method = "";
-	req.path = request_path(fr, path, sizeof(path));
+	req.path = request_path(FCGX_GetParam("DOCUMENT_URI", fr->envp),
+	    FCGX_GetParam("REQUEST_URI", fr->envp), path, sizeof(path));
 	q = FCGX_GetParam("QUERY_STRING", fr->envp);
 	req.query = q != NULL ? q : "";
 	req.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);

@@ -130,20 +130,6 @@ stream_snapshot_loaded(struct events *ev)
 	clients_broadcast(ev, frame, len, 1);
 }
 
-/* Parses "<run>-<n>" of this run into *seq. Returns 1 when it is ours. */
-static int
-our_event_id(const struct events *ev, const char *id, uint64_t *seq)
-{
-	size_t rl = strlen(ev->run_id);
-	char *end;
-
-	if (strncmp(id, ev->run_id, rl) != 0 || id[rl] != '-' ||
-	    id[rl + 1] < '0' || id[rl + 1] > '9')
-		return 0;
-	*seq = strtoull(id + rl + 1, &end, 10);
-	return *end == '\0';
-}
-
 int
 stream_send_start(struct events *ev, struct client *c, const char *last_event_id)
 {
@@ -154,7 +140,7 @@ stream_send_start(struct events *ev, struct client *c, const char *last_event_id
 
 	if (client_queue(ev, c, retry_frame, sizeof(retry_frame) - 1) != LI_OK)
 		return LI_ERROR;
-	if (last_event_id != NULL && our_event_id(ev, last_event_id, &seq))
+	if (last_event_id != NULL && sse_parse_event_id(last_event_id, ev->run_id, &seq))
 		n = ring_since(&ev->ring, seq, ev->seq, &first);
 	if (n >= 0) {
 		for (long k = 0; k < n; k++) {

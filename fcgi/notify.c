@@ -79,6 +79,7 @@ notify_parse(const char *payload, size_t len, struct notify_event *ev)
 
 	memset(ev, 0, sizeof(*ev));
 	if (len > INT_MAX || !request_utf8_valid(payload, len) ||
+	    !request_json_tokens_valid(payload, len) ||
 	    (tok = json_tokener_new_ex(8)) == NULL)
 		return LI_ERROR;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);

@@ -11,10 +11,10 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,11 +50,11 @@ request_item_id_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > LI_ITEM_ID_MAX)
 		return 0;
-	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return 0;
-	for (size_t i = 1; i < len; i++) {
+	/* Explicit ranges, not islower(): a locale must not widen the set. */
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    (c == '-' && i > 0)))
 			return 0;
 	}
 	return 1;
@@ -150,25 +150,76 @@ request_idempotency_key(const char *key, char *detail, size_t size)
 	return PROBLEM_NONE;
 }
 
-/*
- * json-c accepts 'single-quoted' strings even in strict mode; JSON does not.
- * Returns 1 when no ' stands outside a double-quoted string.
- */
-static int
-quotes_are_json(const char *s, size_t len)
+/* The length of the JSON number at s (RFC 8259, section 6), or 0. */
+static size_t
+json_number_length(const char *s, size_t len)
 {
-	int in_string = 0;
+	size_t i = 0, digits;
 
-	for (size_t i = 0; i < len; i++) {
-		if (in_string) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_string = 0;
-		} else if (s[i] == '"')
-			in_string = 1;
-		else if (s[i] == '\'')
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		for (digits = 0, i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+		if (digits == 0)
 			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+		if (digits == 0)
+			return 0;
+	}
+	/* "01" or "1.2.3" is not two numbers but a bad one. */
+	if (i < len && s[i] != '\0' && strchr("0123456789.eE+-", s[i]) != NULL)
+		return 0;
+	return i;
+}
+
+int
+request_json_tokens_valid(const char *s, size_t len)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t i = 0, n;
+
+	while (i < len) {
+		char c = s[i];
+		if (c != '\0' && strchr(" \t\r\n{}[]:,", c) != NULL) {
+			i++;
+		} else if (c == '"') {
+			/* Escapes are json-c's to check; raw controls are ours. */
+			for (i++; i < len && s[i] != '"'; i++) {
+				if ((unsigned char)s[i] < 0x20)
+					return 0;
+				if (s[i] == '\\')
+					i++;
+			}
+			if (i >= len)
+				return 0;
+			i++;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			if ((n = json_number_length(s + i, len - i)) == 0)
+				return 0;
+			i += n;
+		} else {
+			for (n = 0; n < LI_ARRAY_LEN(words); n++)
+				if (len - i >= strlen(words[n]) &&
+				    memcmp(s + i, words[n], strlen(words[n])) == 0)
+					break;
+			if (n == LI_ARRAY_LEN(words))
+				return 0;
+			i += strlen(words[n]);
+		}
 	}
 	return 1;
 }
@@ -190,9 +241,11 @@ parse_object(const char *body, size_t len, struct json_object **obj,
 	if (!request_utf8_valid(body, len))
 		return fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body is not valid UTF-8");
-	if (!quotes_are_json(body, len))
+	if (!request_json_tokens_valid(body, len))
 		return fail(PROBLEM_BAD_REQUEST, detail, size,
-		    "the body is not valid JSON: strings take double quotes");
+		    "the body is not valid JSON: a string in single quotes or "
+		    "with a raw control character, NaN, Infinity or a number "
+		    "such as 1. or 01");
 	if (len > INT_MAX || (tok = json_tokener_new_ex(JSON_DEPTH_MAX)) == NULL)
 		return fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body cannot be parsed");
@@ -485,6 +538,31 @@ request_token_equal(const char *given, size_t given_len, const char *expected,
 		diff |= (unsigned char)given[i] ^
 		    (unsigned char)expected[i % expected_len];
 	return diff == 0;
+}
+
+const char *
+request_path(const char *document_uri, const char *request_uri, char *buf,
+    size_t size)
+{
+	size_t len;
+
+	if (document_uri != NULL && *document_uri != '\0')
+		return document_uri;
+	if (request_uri == NULL || size == 0)
+		return "";
+	len = strcspn(request_uri, "?");
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, request_uri, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+int
+request_length_too_large(const char *content_length)
+{
+	return content_length != NULL && *content_length != '\0' &&
+	    strtoll(content_length, NULL, 10) > LI_BODY_MAX;
 }
 
 /* Matches one path segment as an item id into r->item_id. */

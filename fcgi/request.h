@@ -64,6 +64,16 @@ int request_item_id_valid(const char *s, size_t len);
 int request_utf8_valid(const char *s, size_t len);
 
 /*
+ * Whether every token of s (len bytes) is a JSON token (RFC 8259): strings
+ * in double quotes without raw control characters, numbers without a
+ * leading zero or a bare dot, and no word but true, false and null. json-c
+ * checks the structure and the escapes but, even in strict mode, lets
+ * through single quotes, raw control characters, NaN, Infinity, 1. and -01;
+ * this is the check that keeps them out.
+ */
+int request_json_tokens_valid(const char *s, size_t len);
+
+/*
  * Checks the body's media type when there is a body: it must be
  * application/json, with or without parameters. A request without a body
  * needs none.
@@ -122,5 +132,17 @@ enum problem_code request_bearer_token(const char *header, const char **token,
  */
 int request_token_equal(const char *given, size_t given_len,
     const char *expected, size_t expected_len);
+
+/*
+ * The path of a request from nginx's FastCGI parameters: DOCUMENT_URI when
+ * it is set and not empty, else REQUEST_URI up to its '?', copied into buf
+ * (size bytes, truncated to fit), else "". Either may be NULL.
+ */
+const char *request_path(const char *document_uri, const char *request_uri,
+    char *buf, size_t size);
+
+/* Whether a CONTENT_LENGTH (NULL when absent) announces more than
+ * LI_BODY_MAX bytes. */
+int request_length_too_large(const char *content_length);
 
 #endif

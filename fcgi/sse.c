@@ -5,10 +5,13 @@
  * as another field (an injected "event:" or "id:"), so data is split at
  * every CR, LF or CRLF into its own "data:" line, which EventSource joins
  * back with "\n". id and name cannot be split that way and are refused if
- * they hold a line break.
+ * they hold a line break. The ids come back from clients in Last-Event-ID,
+ * so their parser lives here too, and takes them as outside input.
  */
 #include <config.h>
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sse.h"
@@ -58,4 +61,19 @@ sse_format_event(char *buf, size_t size, const char *id, const char *name,
 	if (!put(buf, size, &pos, "\n", 1))
 		return 0;
 	return pos;
+}
+
+int
+sse_parse_event_id(const char *id, const char *run_id, uint64_t *seq)
+{
+	size_t rl = strlen(run_id);
+	char *end;
+
+	if (strncmp(id, run_id, rl) != 0 || id[rl] != '-' ||
+	    id[rl + 1] < '0' || id[rl + 1] > '9')
+		return 0;
+	errno = 0;
+	*seq = strtoull(id + rl + 1, &end, 10);
+	/* An id past 2^64 - 1 was never issued: not one of ours. */
+	return *end == '\0' && errno != ERANGE;
 }

@@ -6,6 +6,7 @@
 #define LI_SSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Formats one event: "id: <id>\n" (when id is not NULL), "event: <name>\n",
@@ -15,5 +16,12 @@
  */
 size_t sse_format_event(char *buf, size_t size, const char *id,
     const char *name, const char *data, size_t data_len);
+
+/*
+ * Parses an event id "<run_id>-<n>" that a client sent back in
+ * Last-Event-ID. Returns 1 and sets *seq when it is one of this run's
+ * (run_id) ids, 0 for anything else.
+ */
+int sse_parse_event_id(const char *id, const char *run_id, uint64_t *seq);
 
 #endif

@@ -41,6 +41,7 @@ test_sse(void)
 	static const char whole[] = "id: r-1\nevent: item\ndata: {\"a\":1}\n\n";
 	char small[sizeof(whole) + 8];
 	size_t n;
+	uint64_t seq;
 	int overrun = 0, refused = 0;
 
 	is_str(sse(1024, "r-1", "item", S("{\"a\":1}"), &n), whole,
@@ -88,6 +89,18 @@ test_sse(void)
 	    S("{\"a\":1}")), sizeof(whole) - 1, "the exact size fits (no NUL needed)");
 	ok(memcmp(small, whole, sizeof(whole) - 1) == 0 &&
 	    small[sizeof(whole) - 1] == '#', "exactly the frame is written");
+
+	ok(sse_parse_event_id("ab12-7", "ab12", &seq) && seq == 7,
+	    "an id of this run");
+	ok(sse_parse_event_id("ab12-18446744073709551615", "ab12", &seq) &&
+	    seq == UINT64_MAX, "the largest id");
+	ok(!sse_parse_event_id("ab12-18446744073709551616", "ab12", &seq),
+	    "an id past 2^64 - 1 is not ours");
+	ok(!sse_parse_event_id("ab13-7", "ab12", &seq), "another run's id");
+	ok(!sse_parse_event_id("ab12-", "ab12", &seq), "no number");
+	ok(!sse_parse_event_id("ab12--7", "ab12", &seq), "a sign");
+	ok(!sse_parse_event_id("ab12-7x", "ab12", &seq), "trailing bytes");
+	ok(!sse_parse_event_id("ab12", "ab12", &seq), "the run alone");
 }
 
 /* ------------------------------------------------------------ ring */
@@ -370,6 +383,10 @@ test_notify(void)
 	is_int(np(S("{\"kind\":\"reset\0\"}"), &ev), LI_ERROR, "a NUL inside");
 	is_int(np(S("{\"kind\":\"re\xffset\"}"), &ev), LI_ERROR, "invalid UTF-8");
 	is_int(np(S("{'kind':'reset'}"), &ev), LI_ERROR, "single quotes (not strict JSON)");
+	is_int(np(S("{\"kind\":\"reset\",\"x\":NaN}"), &ev), LI_ERROR,
+	    "NaN (json-c takes it even in strict mode)");
+	is_int(np(S("{\"kind\":\"reset\",\"x\":\"\x01\"}"), &ev), LI_ERROR,
+	    "a raw control character in a string");
 	is_int(np(S("{\"kind\":\"item\",\"id\":\"a\",\"quantity\":4,\"initial_quantity\":5}"),
 	    &ev), LI_ERROR, "an item without a version");
 	is_int(np(S("{\"kind\":\"item\",\"id\":\"a\",\"quantity\":4,\"initial_quantity\":5,"

@@ -189,6 +189,21 @@ test_purchase_body(void)
 	    PROBLEM_BAD_REQUEST, "white space only is 400");
 	is_int(request_purchase_body(S("{'quantity':1}"), &b, NULL, 0),
 	    PROBLEM_BAD_REQUEST, "single quotes are 400");
+	/* What json-c lets through even in strict mode (found by fuzzing). */
+	is_int(request_purchase_body(S("{\"q\x05\":1}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "a raw control character in a key is 400");
+	is_int(request_purchase_body(S("{\"x\":\"\t\"}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "a raw tab in a string is 400");
+	is_int(request_purchase_body(S("{\"x\":NaN}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "NaN is 400");
+	is_int(request_purchase_body(S("{\"x\":-Infinity}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "-Infinity is 400");
+	is_int(request_purchase_body(S("{\"x\":1.}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "1. is 400");
+	is_int(request_purchase_body(S("{\"quantity\":-01}"), &b, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "-01 is 400");
+	is_int(request_purchase_body(S("{\"x\":[-0,1E+2,0.5e-1,true,false,null]}"),
+	    &b, NULL, 0), PROBLEM_NONE, "every kind of JSON token is fine");
 	is_int(request_purchase_body(S("{\"buyer\":\"it's \\\"ok\\\"\"}"), &b,
 	    NULL, 0), PROBLEM_NONE, "quotes inside a string are fine");
 	is_str(b.buyer, "it's \"ok\"", "and kept");
@@ -233,7 +248,7 @@ test_reset_body(void)
 static void
 test_headers(void)
 {
-	char key[300];
+	char key[300], buf[64];
 	const char *tok;
 	size_t len;
 
@@ -290,6 +305,20 @@ test_headers(void)
 	    "the token twice refused");
 	ok(!request_token_equal("", 0, S("s3cret")), "empty refused");
 	ok(!request_token_equal(S("x"), "", 0), "no expected token never matches");
+
+	is_str(request_path("/api/items", "/other?x", buf, sizeof(buf)),
+	    "/api/items", "DOCUMENT_URI first");
+	is_str(request_path("", "/api/orders?limit=1", buf, sizeof(buf)),
+	    "/api/orders", "else REQUEST_URI without its query");
+	is_str(request_path(NULL, "/api/items/abcdef", buf, 10), "/api/item",
+	    "cut to the buffer");
+	is_str(request_path(NULL, NULL, buf, sizeof(buf)), "", "neither: empty");
+	ok(!request_length_too_large(NULL), "no Content-Length");
+	ok(!request_length_too_large("4096"), "4096 bytes are fine");
+	ok(request_length_too_large("4097"), "4097 bytes are too many");
+	ok(request_length_too_large("99999999999999999999999"),
+	    "a length past 2^63 is too many");
+	ok(!request_length_too_large("-1"), "a negative length is left to the read");
 }
 
 static void
