@@ -84,7 +84,8 @@ replay_dir(const char *dir)
 		count++;
 	}
 	closedir(d);
-	qsort(names, count, sizeof(*names), by_name);
+	if (count > 1)      /* qsort() wants a non-null array, even of none */
+		qsort(names, count, sizeof(*names), by_name);
 	for (size_t i = 0; i < count; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		printf("# %s\n", path);
