@@ -35,6 +35,7 @@
 #include "db.h"
 #include "li.h"
 #include "log.h"
+#include "pq_notice.h"
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
@@ -104,25 +105,13 @@ db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 	now(&db->down_since);         /* "down" until the first connection */
 }
 
-/*
- * libpq hands what the server says outside a query to a notice receiver,
- * whose default prints it to stderr as a bare line. The one such message the
- * pool can get is the server's FATAL just before it hangs up (shutdown,
- * pg_terminate_backend): kept for the line that reports the lost connection.
- * Anything else is logged as a line of its own.
- */
+/* The server's goodbye is kept for db_lost()'s line (pq_notice.h). */
 static void
 db_on_notice(void *arg, const PGresult *res)
 {
 	struct db *db = arg;
-	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
-	if (severity != NULL && primary != NULL &&
-	    (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
-		snprintf(db->goodbye, sizeof(db->goodbye), "%s", primary);
-	else
-		log_warn("the database says: %s", PQresultErrorMessage(res));
+	pq_notice_keep_goodbye(res, db->goodbye, sizeof(db->goodbye));
 }
 
 /* Drops a connection that broke: the start of an outage, logged once. */

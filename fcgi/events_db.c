@@ -28,6 +28,7 @@
 #include "events.h"
 #include "log.h"
 #include "notify.h"
+#include "pq_notice.h"
 
 #define CHANNEL "lastitem_events"
 #define BACKOFF_MIN_MS 100
@@ -78,24 +79,13 @@ events_db_close(struct events *ev)
  * attempt and a reminder at most every REMIND_MS while it lasts, however
  * often the backoff retries; its end is one line in on_result().
  */
-/*
- * libpq hands what the server says outside a query to a notice receiver,
- * whose default prints it to stderr as a bare line. The server's FATAL
- * before it hangs up (shutdown, pg_terminate_backend) is kept for the line
- * that reports the lost connection; anything else is a line of its own.
- */
+/* The server's goodbye is kept for db_fail()'s line (pq_notice.h). */
 static void
 on_notice(void *arg, const PGresult *res)
 {
 	struct events *ev = arg;
-	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
-	if (severity != NULL && primary != NULL &&
-	    (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
-		snprintf(ev->db_goodbye, sizeof(ev->db_goodbye), "%s", primary);
-	else
-		log_warn("the database says: %s", PQresultErrorMessage(res));
+	pq_notice_keep_goodbye(res, ev->db_goodbye, sizeof(ev->db_goodbye));
 }
 
 static void
