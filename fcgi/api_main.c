@@ -47,6 +47,7 @@
 #include "li.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 
 /* A worker that lives less than this is taken to have failed to start. */
 #define QUICK_DEATH_SECONDS 1
@@ -72,19 +73,7 @@ struct pool {
 static time_t
 monotonic_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static long long
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (time_t)(monotonic_ms() / 1000);
 }
 
 /* Whether slot i is the scrape worker's (the one after the workers). */

@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 
 #include "item_state.h"
+#include "monotonic.h"
 #include "ring.h"
 
 struct events_config {
@@ -124,8 +125,6 @@ struct events {
 	struct events_metrics metrics;
 	int stopping;
 };
-
-long long events_now_ms(void);
 
 /* events_db.c */
 void events_db_tick(struct events *ev);

@@ -166,7 +166,7 @@ client_queue(struct events *ev, struct client *c, const char *data, size_t len)
 		ev->metrics.clients_dropped++;
 		log_info("client %d dropped after %.1f s connected: %zu bytes unsent, "
 		    "past --max-buffer", c->fd,
-		    (double)(events_now_ms() - c->since_ms) / 1000, pending);
+		    (double)(monotonic_ms() - c->since_ms) / 1000, pending);
 		return LI_ERROR;
 	}
 	if (c->out_off > 0 && c->out_off == c->out_len)
@@ -214,7 +214,7 @@ client_linger(struct events *ev, struct client *c)
 	c->in = NULL;
 	c->in_len = 0;
 	c->state = CLIENT_LINGERING;
-	c->since_ms = events_now_ms();
+	c->since_ms = monotonic_ms();
 }
 
 /* Queues a complete short answer and closes after it is written. */
@@ -385,7 +385,7 @@ clients_accept(struct events *ev)
 		c->watch.kind = WATCH_CLIENT;
 		c->fd = fd;
 		c->state = CLIENT_READING;
-		c->since_ms = events_now_ms();
+		c->since_ms = monotonic_ms();
 		memset(&e, 0, sizeof(e));
 		e.events = EPOLLIN | EPOLLRDHUP;
 		e.data.ptr = &c->watch;
@@ -429,7 +429,7 @@ void
 clients_tick(struct events *ev)
 {
 	static const char ping[] = ": ping\n\n";
-	long long now = events_now_ms();
+	long long now = monotonic_ms();
 	long long limit = (long long)ev->cfg->request_seconds * 1000;
 	struct client *c, *next;
 

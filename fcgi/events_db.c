@@ -93,7 +93,7 @@ db_fail(struct events *ev, const char *what)
 {
 	const char *msg = ev->db_goodbye[0] != '\0' ? ev->db_goodbye :
 	    ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
-	long long now = events_now_ms();
+	long long now = monotonic_ms();
 
 	if (ev->db_state == DB_READY) {
 		log_warn("database connection lost (%s): %s; clients stay, "
@@ -107,7 +107,7 @@ db_fail(struct events *ev, const char *what)
 		ev->db_logged_ms = now;
 	}
 	events_db_close(ev);
-	ev->db_retry_ms = events_now_ms() + ev->db_backoff_ms;
+	ev->db_retry_ms = monotonic_ms() + ev->db_backoff_ms;
 	ev->db_backoff_ms *= 2;
 	if (ev->db_backoff_ms > BACKOFF_MAX_MS)
 		ev->db_backoff_ms = BACKOFF_MAX_MS;
@@ -231,7 +231,7 @@ on_results(struct events *ev)
 			ev->metrics.db_reconnects++;
 			log_info("database connection regained after %.1f s down "
 			    "(%lu failed attempts); %zu items reloaded and sent to %zu "
-			    "clients", (double)(events_now_ms() - ev->db_down_since_ms) /
+			    "clients", (double)(monotonic_ms() - ev->db_down_since_ms) /
 			    1000, ev->db_failures, ev->items.count, ev->nstreaming);
 		} else
 			log_info("listening on " CHANNEL "; %zu items loaded",
@@ -290,7 +290,7 @@ events_db_tick(struct events *ev)
 		"lastitem-events", "5", ev->cfg->conninfo, NULL
 	};
 
-	if (ev->db_state != DB_DOWN || events_now_ms() < ev->db_retry_ms)
+	if (ev->db_state != DB_DOWN || monotonic_ms() < ev->db_retry_ms)
 		return;
 	ev->db_goodbye[0] = '\0';
 	ev->conn = PQconnectStartParams(keys, values, 1);

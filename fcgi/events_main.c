@@ -53,15 +53,6 @@ static const char usage[] =
 "  --request-timeout S     time a client has to send its request (default 10)\n"
 "  --help, --version\n";
 
-long long
-events_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Returns LI_OK, LI_DECLINED (help or version given) or LI_ERROR. */
 static int
 parse_options(struct events_config *cfg, int argc, char **argv)
@@ -201,12 +192,12 @@ setup(struct events *ev, const struct events_config *cfg)
 	ev->cfg = cfg;
 	ev->db_fd = -1;
 	ev->db_backoff_ms = 100;
-	ev->db_down_since_ms = events_now_ms();   /* not connected yet */
+	ev->db_down_since_ms = monotonic_ms();   /* not connected yet */
 	ev->listener_watch.kind = WATCH_LISTENER;
 	ev->signal_watch.kind = WATCH_SIGNAL;
 	ev->timer_watch.kind = WATCH_TIMER;
 	ev->db_watch.kind = WATCH_DB;
-	ev->last_heartbeat_ms = events_now_ms();
+	ev->last_heartbeat_ms = monotonic_ms();
 	/* Ids of this run differ from every other run's: milliseconds since
 	 * the epoch at start, and the pid, in hex. */
 	{

@@ -17,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "li.h"
+#include "monotonic.h"
 #include "purchase.h"
 
 static const struct {
@@ -33,15 +33,6 @@ static const struct {
 	{ "key_reused", PURCHASE_KEY_REUSED },
 	{ "contention", PURCHASE_CONTENTION },
 };
-
-static long long
-monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Counts a purchase the database answered. */
 static void
