@@ -122,7 +122,7 @@ sleep 0.3
 kill -0 "$NGINX_PID" 2>/dev/null || bench_die "nginx exited (port $PORT taken?)"
 
 WORKERS=$BENCH_WORKERS
-# The pool's own default (api_config.c): two per core, from 2 to 16. The
+# The pool's own default (fcgi/api/config.c): two per core, from 2 to 16. The
 # log of the default pool, when it runs, says what it really was.
 DEFAULT_WORKERS=$(( NPROC * 2 < 2 ? 2 : NPROC * 2 > 16 ? 16 : NPROC * 2 ))
 

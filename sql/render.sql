@@ -1,9 +1,9 @@
--- The JSON shapes of API.md, rendered in one place.
+-- The JSON shapes of doc/api.md, rendered in one place.
 --
 -- The pool passes these strings through untouched, so an item or an order
 -- looks the same in every response and every event because exactly one
 -- function writes it. row_to_json over a sub-select keeps the field order of
--- API.md and prints compact JSON.
+-- doc/api.md and prints compact JSON.
 --
 -- The two that run inside every purchase (order_json, purchase_json) are
 -- plpgsql, not LANGUAGE sql: a non-inlined SQL function is parsed and planned

@@ -1,4 +1,4 @@
-# api_errors — every malformed request gets the problem+json 4xx of API.md,
+# api_errors — every malformed request gets the problem+json 4xx of doc/api.md,
 # through real nginx and the pool, and leaves the database as it was.
 . "$LI_SRCDIR/test/lib.sh"
 

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_req.h"
-#include "item_state.h"
-#include "li.h"
-#include "notify.h"
-#include "ring.h"
-#include "sse.h"
+#include "events/http_request.h"
+#include "events/item_state.h"
+#include "common/li.h"
+#include "events/notify.h"
+#include "events/ring.h"
+#include "events/sse.h"
 #include "tap.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)

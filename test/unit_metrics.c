@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "strategy.h"
+#include "api/metrics.h"
+#include "api/strategy.h"
 #include "tap.h"
 
 /* Whether text has exactly this line. */

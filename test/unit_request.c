@@ -1,7 +1,7 @@
 /*
  * unit_request — the pool's parsers and validators, called directly.
  *
- * Every rule of API.md that the pool enforces before the database is checked
+ * Every rule of doc/api.md that the pool enforces before the database is checked
  * here from both sides: what must pass and what must be refused, with the
  * problem it must be refused with.
  */
@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "li.h"
-#include "problem.h"
-#include "request.h"
-#include "response.h"
-#include "strategy.h"
+#include "common/li.h"
+#include "api/problem.h"
+#include "api/request.h"
+#include "api/response.h"
+#include "api/strategy.h"
 #include "tap.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)

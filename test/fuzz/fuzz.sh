@@ -39,9 +39,9 @@ rm -f "$probe"
 # The parser sources each harness is built from, straight from fcgi/.
 sources() {
 	case $1 in
-	api_route|api_headers|api_body) echo request.c strategy.c ;;
-	events_http) echo http_req.c sse.c ;;
-	events_notify) echo notify.c request.c strategy.c ;;
+	api_route|api_headers|api_body) echo api/request.c api/strategy.c common/text_check.c ;;
+	events_http) echo events/http_request.c events/sse.c ;;
+	events_notify) echo events/notify.c common/text_check.c ;;
 	*) return 1 ;;
 	esac
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_api_body — the JSON bodies of POST /api/items/{id}/purchase and
  * POST /api/reset, parsed as the pool parses them: UTF-8 first, then json-c
- * in strict mode, then every field against API.md.
+ * in strict mode, then every field against doc/api.md.
  *
  * Input: one byte choosing the body (even: purchase, odd: reset), then the
  * body, handed over with its exact length and no NUL after it.
@@ -9,8 +9,9 @@
 #include <config.h>
 
 #include "fuzz.h"
-#include "request.h"
-#include "strategy.h"
+#include "api/request.h"
+#include "common/text_check.h"
+#include "api/strategy.h"
 
 /* Checks a buyer the parser let through: valid UTF-8 of 1 … 64 characters,
  * none of them a control character (C0, DEL or C1). */
@@ -57,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(exact, data + 1, len);
 	body = exact;
 
-	FUZZ_CHECK(request_utf8_valid(body, len) ==
+	FUZZ_CHECK(text_utf8_valid(body, len) ==
 	    fuzz_utf8_ok((const unsigned char *)body, len));
 
 	memset(detail, 'x', sizeof(detail));

@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "request.h"
+#include "api/request.h"
 
 /* A copy of exactly len bytes, no NUL after it, so ASan sees any read past
  * the length the parser was given. */

@@ -1,7 +1,7 @@
 /*
  * fuzz_api_route — the pool's routing of a request: the path nginx passes
  * (DOCUMENT_URI, or REQUEST_URI cut at its '?'), the method matched
- * against the routes of API.md, and the query string of GET /api/orders.
+ * against the routes of doc/api.md, and the query string of GET /api/orders.
  *
  * Input: REQUEST_METHOD \n DOCUMENT_URI \n REQUEST_URI \n QUERY_STRING.
  * The whole input is also given to the item id check with its exact length.
@@ -11,9 +11,10 @@
 #include <inttypes.h>
 
 #include "fuzz.h"
-#include "request.h"
+#include "api/request.h"
+#include "common/text_check.h"
 
-#define PATH_BUF 2048            /* what api_worker.c gives request_path() */
+#define PATH_BUF 2048            /* what fcgi/api/worker.c gives request_path() */
 
 static void
 check_route(const char *method, const char *path)
@@ -111,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(exact, data, size);
 	memcpy(whole, data, size);
 	whole[size] = '\0';
-	FUZZ_CHECK(request_item_id_valid(exact, size) ==
+	FUZZ_CHECK(text_item_id_valid(exact, size) ==
 	    (strlen(whole) == size && fuzz_item_id_ok(whole, size)));
 	free(exact);
 	free(whole);

@@ -1,6 +1,6 @@
 /*
  * fuzz_events_http — the event daemon's HTTP request parser, fed the way
- * events_client.c feeds it: bytes arrive in chunks into a buffer of
+ * fcgi/events/client.c feeds it: bytes arrive in chunks into a buffer of
  * HTTP_REQ_HEAD_MAX bytes, and the whole buffer is parsed again after each
  * one until the parser stops saying HTTP_REQ_INCOMPLETE. Then the
  * Last-Event-ID it found goes through the event id parser.
@@ -13,8 +13,8 @@
 #include <inttypes.h>
 
 #include "fuzz.h"
-#include "http_req.h"
-#include "sse.h"
+#include "events/http_request.h"
+#include "events/sse.h"
 
 static const char run_id[] = "18f3a2b4c5d6e7";
 

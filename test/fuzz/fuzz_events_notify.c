@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
-#include "notify.h"
+#include "events/notify.h"
 
 /* What an accepted event must hold, whatever the payload was. */
 static void

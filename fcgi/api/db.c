@@ -1,0 +1,288 @@
+/*
+ * db.c — a worker's database connection.
+ *
+ * Each worker owns exactly one libpq connection for its whole life and uses
+ * it in blocking mode: a worker serves one request at a time, so there is
+ * nothing else it could do while it waits. Few connections are the point:
+ * one hot row serializes every purchase of it, and a crowd of backends
+ * queueing on that row lock only adds contention. nginx and the listen
+ * backlog hold the rest of the crowd.
+ *
+ * Every statement is prepared once per connection. Prepared statements live
+ * in the server session, so after a reconnect they are prepared again before
+ * the connection is used.
+ *
+ * When the database goes away (restart, pg_terminate_backend, network) the
+ * worker does not die: it drops the connection, answers 503 for as long as
+ * the database cannot be reached, and tries again with a backoff of 50 ms
+ * growing to 2 s, one attempt per interval, so a request never waits for a
+ * connection attempt the previous one just saw fail.
+ *
+ * An outage is logged as one line when it starts ("database connection
+ * lost"), one at the first failed attempt, a reminder at most every 30 s
+ * while it lasts, and one when it ends ("regained N s after it was found
+ * lost"), however many requests meet it in between. A worker finds a loss
+ * only when a request needs the connection, so N is how long this worker
+ * was without it, not how long the server was down.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "common/li.h"
+#include "common/log.h"
+#include "common/pq_notice.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 2000
+#define REMIND_SECONDS 30
+
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+} statements[DB_STMT_COUNT] = {
+	[DB_PURCHASE_PESSIMISTIC] = { "purchase_pessimistic",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_pessimistic($1, $2::integer, $3, $4)", 4 },
+	[DB_PURCHASE_ATOMIC] = { "purchase_atomic",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_atomic($1, $2::integer, $3, $4)", 4 },
+	[DB_PURCHASE_OPTIMISTIC] = { "purchase_optimistic",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_optimistic($1, $2::integer, $3, $4)", 4 },
+	[DB_PURCHASE_NAIVE] = { "purchase_naive",
+	    "SELECT outcome, order_id, quantity_left, attempts, body "
+	    "FROM lastitem.purchase_naive($1, $2::integer, $3, $4)", 4 },
+	[DB_RESET] = { "reset",
+	    "SELECT lastitem.reset($1::integer)", 1 },
+	[DB_ITEMS] = { "items",
+	    "SELECT lastitem.items_json()", 0 },
+	[DB_ITEM] = { "item",
+	    "SELECT lastitem.item_json_by_id($1)", 1 },
+	[DB_ORDERS] = { "orders",
+	    "SELECT lastitem.orders_json($1, $2::integer, $3::bigint)", 3 },
+	[DB_ORDER] = { "order",
+	    "SELECT lastitem.order_json_by_id($1::bigint)", 1 },
+	[DB_HEALTH] = { "health",
+	    "SELECT 1", 0 },
+};
+
+static void
+now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static double
+seconds_since(const struct timespec *t)
+{
+	struct timespec n;
+
+	now(&n);
+	return (double)(n.tv_sec - t->tv_sec) +
+	    (double)(n.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+void
+db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
+{
+	memset(db, 0, sizeof(*db));
+	db->conninfo = conninfo;
+	db->backoff_ms = BACKOFF_MIN_MS;
+	db->metrics = metrics;
+	now(&db->down_since);         /* "down" until the first connection */
+}
+
+/* The server's goodbye is kept for db_lost()'s line (pq_notice.h). */
+static void
+db_on_notice(void *arg, const PGresult *res)
+{
+	struct db *db = arg;
+
+	pq_notice_keep_goodbye(res, db->goodbye, sizeof(db->goodbye));
+}
+
+/* Drops a connection that broke: the start of an outage, logged once. */
+static void
+db_lost(struct db *db, const char *how, const char *msg)
+{
+	if (db->goodbye[0] != '\0')
+		msg = db->goodbye;
+	if (msg != NULL && msg[0] != '\0')
+		log_warn("database connection lost %s: %s", how, msg);
+	else
+		log_warn("database connection lost %s", how);
+	db_close(db);
+	db->failures = 0;
+	now(&db->down_since);
+}
+
+void
+db_close(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+}
+
+/* Schedules the next attempt and doubles the backoff. */
+static void
+db_back_off(struct db *db)
+{
+	now(&db->retry_at);
+	db->retry_at.tv_sec += db->backoff_ms / 1000;
+	db->retry_at.tv_nsec += (db->backoff_ms % 1000) * 1000000L;
+	if (db->retry_at.tv_nsec >= 1000000000L) {
+		db->retry_at.tv_sec++;
+		db->retry_at.tv_nsec -= 1000000000L;
+	}
+	db->backoff_ms *= 2;
+	if (db->backoff_ms > BACKOFF_MAX_MS)
+		db->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Prepares every statement. Returns LI_OK or LI_ERROR (logged). */
+static int
+db_prepare_all(struct db *db)
+{
+	for (int i = 0; i < DB_STMT_COUNT; i++) {
+		PGresult *res = PQprepare(db->conn, statements[i].name,
+		    statements[i].sql, statements[i].nparams, NULL);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		if (!ok)
+			log_error("cannot prepare %s: %s", statements[i].name,
+			    PQresultErrorMessage(res));
+		PQclear(res);
+		if (!ok)
+			return LI_ERROR;
+	}
+	return LI_OK;
+}
+
+/*
+ * Notices a connection the server has already closed while it sat idle
+ * (pg_terminate_backend, a restart), so that a purchase is never sent down a
+ * dead connection, where it could not be told whether it ran.
+ *
+ * The server says FATAL before it hangs up, but libpq files an error that
+ * arrives while idle as a mere notice and keeps the status OK until it reads
+ * the end of the stream, which may not have arrived yet. So the rule is
+ * simpler and stricter: the pool never LISTENs, so on an idle connection the
+ * server has nothing to say but goodbye. Anything readable there ends the
+ * connection; the rare harmless message (a parameter change) costs only a
+ * reconnect.
+ */
+static void
+db_check_idle(struct db *db)
+{
+	struct pollfd pfd;
+
+	if (db->conn == NULL)
+		return;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0 || PQstatus(db->conn) != CONNECTION_OK) {
+		db_lost(db, "while idle", PQerrorMessage(db->conn));
+	} else if (poll(&pfd, 1, 0) != 0) {
+		/* Read and parse the server's message: its FATAL reaches
+		 * db_on_notice(), for the line db_lost() writes. */
+		(void)PQconsumeInput(db->conn);
+		(void)PQisBusy(db->conn);
+		db_lost(db, "while idle, closed by the server",
+		    PQerrorMessage(db->conn));
+	}
+}
+
+int
+db_ready(struct db *db)
+{
+	/* Later keywords win: the caller's conninfo overrides our defaults. */
+	static const char *const keys[] = {
+		"application_name", "connect_timeout", "dbname", NULL
+	};
+	const char *values[] = { "lastitem-api", "3", db->conninfo, NULL };
+	struct timespec t;
+
+	db_check_idle(db);
+	if (db->conn != NULL)
+		return LI_OK;
+	now(&t);
+	if (before(&t, &db->retry_at))
+		return LI_AGAIN;
+
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		db->failures++;
+		if (db->failures == 1 || seconds_since(&db->logged_at) >= REMIND_SECONDS) {
+			log_warn("cannot connect to the database (%lu attempts in "
+			    "%.1f s): %s", db->failures, seconds_since(&db->down_since),
+			    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+			now(&db->logged_at);
+		}
+		goto fail;
+	}
+	db->goodbye[0] = '\0';
+	(void)PQsetNoticeReceiver(db->conn, db_on_notice, db);
+	if (db_prepare_all(db) != LI_OK)
+		goto fail;
+	if (db->ever_connected) {
+		if (db->metrics != NULL)
+			metrics_add(&db->metrics->db_reconnects, 1);
+		log_info("database connection regained %.3f s after it was found "
+		    "lost, %lu failed attempts", seconds_since(&db->down_since),
+		    db->failures);
+	} else if (db->failures > 0)
+		log_info("database connected after %.1f s (%lu failed attempts)",
+		    seconds_since(&db->down_since), db->failures);
+	db->ever_connected = 1;
+	db->failures = 0;
+	db->backoff_ms = BACKOFF_MIN_MS;
+	return LI_OK;
+fail:
+	db_close(db);
+	db_back_off(db);
+	return LI_AGAIN;
+}
+
+PGresult *
+db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
+{
+	PGresult *res;
+	char how[64];
+
+	for (;;) {
+		if (db_ready(db) != LI_OK)
+			return NULL;
+		res = PQexecPrepared(db->conn, statements[stmt].name,
+		    statements[stmt].nparams, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			return res;
+		if (PQstatus(db->conn) == CONNECTION_OK) {
+			/* A statement error; the connection is fine. */
+			log_error("%s failed: %s", statements[stmt].name,
+			    res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		snprintf(how, sizeof(how), "during %s", statements[stmt].name);
+		db_lost(db, how, PQerrorMessage(db->conn));
+		if (!retry)
+			return NULL;
+		retry = 0;
+	}
+}

@@ -1,0 +1,363 @@
+/*
+ * handlers.c — the endpoints of doc/api.md except the event stream.
+ *
+ * Each handler checks everything it can before it touches the database, in
+ * the order a client would want to hear about it (the size of the body, its
+ * type, the headers, the fields), then makes exactly one database call. Any
+ * database trouble is a 503 with Retry-After, never another 5xx.
+ *
+ * Every request is counted once it is answered (by route and status), and
+ * every purchase by strategy and result, in the pool's shared counters.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "common/li.h"
+#include "purchase.h"
+
+#define DETAIL_MAX 256
+
+static void
+unavailable(struct response *resp)
+{
+	response_problem(resp, PROBLEM_UNAVAILABLE, "the database is unavailable");
+}
+
+/*
+ * Sends the single text value of a one-row result as a JSON body, or a 404
+ * when the value is NULL (the thing asked for does not exist).
+ */
+static void
+reply_json_value(struct response *resp, PGresult *res, int status,
+    const char *not_found)
+{
+	if (res == NULL) {
+		unavailable(resp);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		response_problem(resp, PROBLEM_NOT_FOUND, not_found);
+	else
+		response_json(resp, status, PQgetvalue(res, 0, 0),
+		    (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+}
+
+static void
+handle_items(struct handler_ctx *ctx, struct response *resp)
+{
+	reply_json_value(resp, db_exec(ctx->db, DB_ITEMS, NULL, 1), 200,
+	    "there are no items");
+}
+
+static void
+handle_item(struct handler_ctx *ctx, const struct route *rt,
+    struct response *resp)
+{
+	const char *params[1] = { rt->item_id };
+	char detail[DETAIL_MAX];
+
+	snprintf(detail, sizeof(detail), "no item %s", rt->item_id);
+	reply_json_value(resp, db_exec(ctx->db, DB_ITEM, params, 1), 200, detail);
+}
+
+static void
+handle_orders(struct handler_ctx *ctx, const struct http_request *req,
+    struct response *resp)
+{
+	struct orders_query q;
+	char detail[DETAIL_MAX], limit[16], before[32];
+	const char *params[3];
+	enum problem_code rc;
+
+	rc = request_orders_query(req->query, &q, detail, sizeof(detail));
+	if (rc != PROBLEM_NONE) {
+		response_problem(resp, rc, detail);
+		return;
+	}
+	snprintf(limit, sizeof(limit), "%d", q.limit);
+	params[0] = q.item_id[0] != '\0' ? q.item_id : NULL;
+	params[1] = limit;
+	snprintf(before, sizeof(before), "%lld", q.before);
+	params[2] = q.before > 0 ? before : NULL;
+	snprintf(detail, sizeof(detail), "no item %s", q.item_id);
+	reply_json_value(resp, db_exec(ctx->db, DB_ORDERS, params, 1), 200, detail);
+}
+
+static void
+handle_order(struct handler_ctx *ctx, const struct route *rt,
+    struct response *resp)
+{
+	char id[32], detail[DETAIL_MAX];
+	const char *params[1] = { id };
+
+	snprintf(id, sizeof(id), "%lld", rt->order_id);
+	snprintf(detail, sizeof(detail), "no order %s", id);
+	reply_json_value(resp, db_exec(ctx->db, DB_ORDER, params, 1), 200, detail);
+}
+
+/* The result label of a purchase the database answered. */
+static const enum metrics_purchase outcome_result[] = {
+	[PURCHASE_CREATED] = MPURCHASE_CREATED,
+	[PURCHASE_REPLAYED] = MPURCHASE_REPLAYED,
+	[PURCHASE_SOLD_OUT] = MPURCHASE_SOLD_OUT,
+	[PURCHASE_NOT_FOUND] = MPURCHASE_NOT_FOUND,
+	[PURCHASE_KEY_REUSED] = MPURCHASE_KEY_REUSED,
+	[PURCHASE_CONTENTION] = MPURCHASE_CONTENTION,
+};
+
+/* Maps what the database decided to the answer doc/api.md gives. */
+static void
+reply_purchase(const struct purchase_result *r, const char *item_id,
+    int quantity, struct response *resp)
+{
+	char detail[DETAIL_MAX];
+
+	switch (r->outcome) {
+	case PURCHASE_CREATED:
+	case PURCHASE_REPLAYED:
+		response_json(resp, 201, r->body, r->body_len);
+		if (resp->status != 201)
+			return;         /* out of memory: already a 503 */
+		(void)response_header(resp, "Location: /api/orders/%lld", r->order_id);
+		if (r->outcome == PURCHASE_REPLAYED)
+			(void)response_header(resp, "Idempotent-Replayed: true");
+		return;
+	case PURCHASE_SOLD_OUT:
+		if (quantity == 1 || r->quantity_left == 0)
+			snprintf(detail, sizeof(detail), "%s has %d left",
+			    item_id, r->quantity_left);
+		else
+			snprintf(detail, sizeof(detail), "%s has %d left, %d asked for",
+			    item_id, r->quantity_left, quantity);
+		response_problem(resp, PROBLEM_SOLD_OUT, detail);
+		return;
+	case PURCHASE_NOT_FOUND:
+		snprintf(detail, sizeof(detail), "no item %s", item_id);
+		response_problem(resp, PROBLEM_NOT_FOUND, detail);
+		return;
+	case PURCHASE_KEY_REUSED:
+		snprintf(detail, sizeof(detail), "this Idempotency-Key bought order "
+		    "%lld, with another item, quantity or buyer", r->order_id);
+		response_problem(resp, PROBLEM_IDEMPOTENCY_KEY_REUSED, detail);
+		return;
+	case PURCHASE_CONTENTION:
+		snprintf(detail, sizeof(detail), "gave up on %s after %d attempts; "
+		    "try again", item_id, r->attempts);
+		response_problem(resp, PROBLEM_CONTENTION, detail);
+		return;
+	}
+	unavailable(resp);
+}
+
+static void
+handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
+{
+	struct purchase_body body;
+	struct purchase_result result;
+	char detail[DETAIL_MAX];
+	enum problem_code rc;
+	enum strategy s;
+
+	rc = request_content_type(req->content_type, req->body_len, detail,
+	    sizeof(detail));
+	if (rc == PROBLEM_NONE)
+		rc = request_idempotency_key(req->idempotency_key, detail,
+		    sizeof(detail));
+	if (rc == PROBLEM_NONE)
+		rc = request_purchase_body(req->body, req->body_len, &body, detail,
+		    sizeof(detail));
+	if (rc != PROBLEM_NONE) {
+		metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
+		    MPURCHASE_BAD_REQUEST);
+		response_problem(resp, rc, detail);
+		return;
+	}
+	s = body.strategy >= 0 ? (enum strategy)body.strategy :
+	    ctx->cfg->default_strategy;
+	if (strategy_is_unsafe(s) && !ctx->cfg->allow_unsafe) {
+		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_FORBIDDEN);
+		snprintf(detail, sizeof(detail), "strategy %s oversells; this pool "
+		    "was started without --allow-unsafe", strategy_name(s));
+		response_problem(resp, PROBLEM_FORBIDDEN, detail);
+		return;
+	}
+	if (purchase_execute(ctx->db, s, rt->item_id, body.quantity, body.buyer,
+	    req->idempotency_key, &result) != LI_OK) {
+		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_UNAVAILABLE);
+		unavailable(resp);
+		return;
+	}
+	metrics_purchase(ctx->metrics, (int)s, outcome_result[result.outcome]);
+	reply_purchase(&result, rt->item_id, body.quantity, resp);
+	purchase_result_free(&result);
+}
+
+static void
+handle_reset(struct handler_ctx *ctx, const struct http_request *req,
+    struct response *resp)
+{
+	const struct api_config *cfg = ctx->cfg;
+	struct reset_body body;
+	char detail[DETAIL_MAX], qty[16];
+	const char *params[1], *token;
+	enum problem_code rc;
+	size_t len;
+
+	if (cfg->admin_token_len > 0 &&
+	    (request_bearer_token(req->authorization, &token, &len) != PROBLEM_NONE ||
+	    !request_token_equal(token, len, cfg->admin_token,
+	    cfg->admin_token_len))) {
+		response_problem(resp, PROBLEM_UNAUTHORIZED,
+		    "reset needs Authorization: Bearer <admin token>");
+		return;
+	}
+	rc = request_content_type(req->content_type, req->body_len, detail,
+	    sizeof(detail));
+	if (rc == PROBLEM_NONE)
+		rc = request_reset_body(req->body, req->body_len, &body, detail,
+		    sizeof(detail));
+	if (rc != PROBLEM_NONE) {
+		response_problem(resp, rc, detail);
+		return;
+	}
+	snprintf(qty, sizeof(qty), "%d", body.quantity);
+	params[0] = body.has_quantity ? qty : NULL;
+	reply_json_value(resp, db_exec(ctx->db, DB_RESET, params, 0), 200,
+	    "there are no items");
+}
+
+static void
+handle_config(struct handler_ctx *ctx, struct response *resp)
+{
+	const struct api_config *cfg = ctx->cfg;
+	char json[512];
+	const char *sep = "";
+	size_t len = 0;
+	int n;
+
+	/* Every piece is short and fixed: 512 bytes always hold them all. */
+	n = snprintf(json, sizeof(json), "{\"strategies\":[");
+	len += (size_t)n;
+	for (int s = 0; s < STRATEGY_COUNT; s++) {
+		if (strategy_is_unsafe((enum strategy)s) && !cfg->allow_unsafe)
+			continue;
+		n = snprintf(json + len, sizeof(json) - len, "%s\"%s\"", sep,
+		    strategy_name((enum strategy)s));
+		len += (size_t)n;
+		sep = ",";
+	}
+	n = snprintf(json + len, sizeof(json) - len,
+	    "],\"default_strategy\":\"%s\",\"unsafe_allowed\":%s,"
+	    "\"reset_requires_token\":%s,\"max_quantity\":%d}",
+	    strategy_name(cfg->default_strategy),
+	    cfg->allow_unsafe ? "true" : "false",
+	    cfg->admin_token_len > 0 ? "true" : "false", LI_QUANTITY_MAX);
+	len += (size_t)n;
+	response_json(resp, 200, json, len);
+}
+
+static void
+handle_health(struct handler_ctx *ctx, struct response *resp)
+{
+	static const char ok[] = "{\"status\":\"ok\",\"database\":\"ok\"}";
+	PGresult *res = db_exec(ctx->db, DB_HEALTH, NULL, 1);
+
+	if (res == NULL) {
+		unavailable(resp);
+		return;
+	}
+	PQclear(res);
+	response_json(resp, 200, ok, sizeof(ok) - 1);
+}
+
+static void
+handle_metrics(struct handler_ctx *ctx, struct response *resp)
+{
+	char *text;
+	size_t len = 0;
+
+	text = ctx->metrics != NULL ? metrics_format(ctx->metrics, &len) : NULL;
+	response_take(resp, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len);
+}
+
+/* The route label of each route; a path of none is MROUTE_OTHER. */
+static const enum metrics_route route_label[] = {
+	[ROUTE_ITEMS] = MROUTE_ITEMS,
+	[ROUTE_ITEM] = MROUTE_ITEM,
+	[ROUTE_PURCHASE] = MROUTE_PURCHASE,
+	[ROUTE_ORDERS] = MROUTE_ORDERS,
+	[ROUTE_ORDER] = MROUTE_ORDER,
+	[ROUTE_RESET] = MROUTE_RESET,
+	[ROUTE_CONFIG] = MROUTE_CONFIG,
+	[ROUTE_HEALTH] = MROUTE_HEALTH,
+	[ROUTE_METRICS] = MROUTE_METRICS,
+};
+
+/* Answers a request whose route matched; rt->id is valid. */
+static void
+dispatch(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, enum problem_code rc, struct response *resp)
+{
+	char detail[DETAIL_MAX];
+
+	if (rc == PROBLEM_METHOD_NOT_ALLOWED) {
+		snprintf(detail, sizeof(detail), "%s takes %s", req->path, rt->allow);
+		response_problem(resp, rc, detail);
+		(void)response_header(resp, "Allow: %s", rt->allow);
+		return;
+	}
+	if (req->body_too_large) {
+		if (rt->id == ROUTE_PURCHASE)
+			metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
+			    MPURCHASE_BAD_REQUEST);
+		snprintf(detail, sizeof(detail), "a request body may be at most %d "
+		    "bytes", LI_BODY_MAX);
+		response_problem(resp, PROBLEM_PAYLOAD_TOO_LARGE, detail);
+		return;
+	}
+	switch (rt->id) {
+	case ROUTE_ITEMS:    handle_items(ctx, resp); break;
+	case ROUTE_ITEM:     handle_item(ctx, rt, resp); break;
+	case ROUTE_PURCHASE: handle_purchase(ctx, req, rt, resp); break;
+	case ROUTE_ORDERS:   handle_orders(ctx, req, resp); break;
+	case ROUTE_ORDER:    handle_order(ctx, rt, resp); break;
+	case ROUTE_RESET:    handle_reset(ctx, req, resp); break;
+	case ROUTE_CONFIG:   handle_config(ctx, resp); break;
+	case ROUTE_HEALTH:   handle_health(ctx, resp); break;
+	case ROUTE_METRICS:  handle_metrics(ctx, resp); break;
+	}
+}
+
+void
+handle_request(struct handler_ctx *ctx, const struct http_request *req,
+    struct response *resp)
+{
+	struct route rt;
+	enum problem_code rc;
+
+	rc = route_match(req->method, req->path, &rt);
+	/* The scrape socket exists so that these two never wait behind a
+	 * purchase; serving anything else there would bring the wait back. */
+	if (ctx->scrape_only && (rc == PROBLEM_NONE ||
+	    rc == PROBLEM_METHOD_NOT_ALLOWED) && rt.id != ROUTE_METRICS &&
+	    rt.id != ROUTE_HEALTH) {
+		response_problem(resp, PROBLEM_NOT_FOUND, "the metrics socket "
+		    "serves /api/metrics and /api/health only");
+		metrics_request(ctx->metrics, MROUTE_OTHER, resp->status);
+		return;
+	}
+	if (rc == PROBLEM_NONE || rc == PROBLEM_METHOD_NOT_ALLOWED) {
+		dispatch(ctx, req, &rt, rc, resp);
+		metrics_request(ctx->metrics, route_label[rt.id], resp->status);
+	} else {
+		response_problem(resp, rc, "no such resource");
+		metrics_request(ctx->metrics, MROUTE_OTHER, resp->status);
+	}
+}

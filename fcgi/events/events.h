@@ -1,0 +1,154 @@
+/*
+ * events.h — lastitem-events, the Server-Sent Events daemon: what its parts
+ * share.
+ *
+ *   main.c     options, set-up, the epoll loop, signals, the timer
+ *   listen.c   the LISTEN connection: non-blocking libpq in the loop
+ *   stream.c   turning committed changes into numbered SSE frames
+ *   client.c   the clients: requests, streams, buffers, drops
+ *
+ * One process, one thread, one epoll loop, and no handler ever blocks:
+ * every socket is non-blocking, libpq included.
+ */
+#ifndef LI_EVENTS_H
+#define LI_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "item_state.h"
+#include "common/monotonic.h"
+#include "ring.h"
+
+struct events_config {
+	const char *listen;          /* --listen: unix path or host:port */
+	const char *conninfo;        /* --db, DATABASE_URL, or "" for PG* */
+	int heartbeat_seconds;       /* --heartbeat */
+	size_t max_buffer;           /* --max-buffer: unsent bytes per client */
+	int max_clients;             /* --max-clients */
+	size_t ring_size;            /* --ring: events kept for Last-Event-ID */
+	int request_seconds;         /* --request-timeout: to send a request */
+};
+
+/* What an epoll event points at: the first member of each watched thing. */
+enum watch_kind {
+	WATCH_LISTENER,
+	WATCH_SIGNAL,
+	WATCH_TIMER,
+	WATCH_DB,
+	WATCH_CLIENT
+};
+
+struct watch {
+	enum watch_kind kind;
+};
+
+enum client_state {
+	CLIENT_READING,      /* waiting for its request */
+	CLIENT_STREAMING,    /* subscribed: gets every event */
+	CLIENT_CLOSING,      /* one answer to flush, then linger */
+	CLIENT_LINGERING,    /* answer sent and half-closed; reading until the
+	                        client closes too, or --request-timeout */
+	CLIENT_DEAD          /* closed; freed after the current epoll batch */
+};
+
+struct client {
+	struct watch watch;          /* first: epoll's data.ptr points here */
+	int fd;
+	enum client_state state;
+	char *in;                    /* the request so far (READING only) */
+	size_t in_len;
+	char *out;                   /* bytes not yet written */
+	size_t out_len, out_off, out_cap;
+	int want_write;              /* EPOLLOUT is registered */
+	size_t grace;                /* bytes of its start (snapshot or replay)
+	                                not yet sent: allowed past --max-buffer */
+	long long since_ms;          /* when it connected */
+	struct client *prev, *next;
+};
+
+enum db_state {
+	DB_DOWN,             /* not connected; retry at db_retry_ms */
+	DB_CONNECTING,       /* PQconnectPoll in progress */
+	DB_LISTENING,        /* LISTEN sent */
+	DB_LOADING,          /* the snapshot query sent */
+	DB_READY             /* streaming notifications */
+};
+
+struct events_metrics {
+	unsigned long long clients_accepted;
+	unsigned long long clients_dropped;      /* could not keep up */
+	unsigned long long clients_refused;      /* past --max-clients */
+	unsigned long long bad_requests;
+	unsigned long long notifications;        /* received from PostgreSQL */
+	unsigned long long notifications_stale;  /* older than the state */
+	unsigned long long notifications_bad;    /* unparsable payloads */
+	unsigned long long events;               /* published */
+	unsigned long long frames_sent;          /* frames queued to clients */
+	unsigned long long snapshots;            /* resynchronizations */
+	unsigned long long db_reconnects;
+};
+
+struct events {
+	const struct events_config *cfg;
+	int epfd;
+	struct watch listener_watch, signal_watch, timer_watch, db_watch;
+	int listen_fd, signal_fd, timer_fd;
+
+	PGconn *conn;
+	enum db_state db_state;
+	int db_fd;                   /* the socket registered in epoll, or -1 */
+	long long db_retry_ms;
+	long db_backoff_ms;
+	int db_ever_ready;
+	long long db_down_since_ms;  /* when the outage in progress began */
+	unsigned long db_failures;   /* attempts failed during it */
+	long long db_logged_ms;      /* the last "cannot reach" line */
+	char db_goodbye[256];        /* the server's FATAL before it hung up */
+
+	struct item_state items;
+	struct ring ring;
+	uint64_t seq;                /* the last event number published */
+	char run_id[24];             /* this run's prefix of every event id */
+	char *snapshot;              /* the snapshot frame, built on demand */
+	size_t snapshot_len;
+	char *batch;                 /* frames published, not yet broadcast */
+	size_t batch_len, batch_cap, batch_frames;
+
+	struct client *clients;      /* every connection */
+	struct client *dead;         /* closed in this batch, not yet freed */
+	size_t nclients, nstreaming;
+	size_t clients_peak;         /* most connections since the last trim */
+	long long last_heartbeat_ms;
+	struct events_metrics metrics;
+	int stopping;
+};
+
+/* listen.c */
+void events_db_tick(struct events *ev);
+void events_db_on_socket(struct events *ev, uint32_t epoll_events);
+void events_db_close(struct events *ev);
+
+/* stream.c */
+void stream_publish(struct events *ev, const char *name, const char *data,
+    size_t len);
+void stream_flush(struct events *ev);
+void stream_snapshot_loaded(struct events *ev);
+int stream_send_start(struct events *ev, struct client *c,
+    const char *last_event_id);
+
+/* client.c */
+void clients_accept(struct events *ev);
+void client_on_event(struct events *ev, struct client *c, uint32_t epoll_events);
+void clients_broadcast(struct events *ev, const char *frame, size_t len,
+    size_t frames);
+void clients_tick(struct events *ev);
+void clients_close_all(struct events *ev);
+void clients_free_dead(struct events *ev);
+int client_queue(struct events *ev, struct client *c, const char *data,
+    size_t len);
+char *events_metrics_text(const struct events *ev, size_t *len);
+
+#endif
