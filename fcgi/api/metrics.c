@@ -18,19 +18,6 @@
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
     "shared-memory counters need lock-free 64-bit atomics");
 
-static const char *const route_names[MROUTE_COUNT] = {
-	[MROUTE_ITEMS] = "items",
-	[MROUTE_ITEM] = "item",
-	[MROUTE_PURCHASE] = "purchase",
-	[MROUTE_ORDERS] = "orders",
-	[MROUTE_ORDER] = "order",
-	[MROUTE_RESET] = "reset",
-	[MROUTE_CONFIG] = "config",
-	[MROUTE_HEALTH] = "health",
-	[MROUTE_METRICS] = "metrics",
-	[MROUTE_OTHER] = "other",
-};
-
 /* Every status the pool answers with (doc/api.md "Errors"); 0 is "other". */
 static const int statuses[METRICS_STATUS_COUNT] = {
 	200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 503, 0
@@ -76,9 +63,9 @@ metrics_status_index(int status)
 }
 
 void
-metrics_request(struct api_metrics *m, enum metrics_route route, int status)
+metrics_request(struct api_metrics *m, int route, int status)
 {
-	if (m == NULL || (unsigned)route >= MROUTE_COUNT)
+	if (m == NULL || route < 0 || route >= METRICS_ROUTE_COUNT)
 		return;
 	metrics_add(&m->requests[route][metrics_status_index(status)], 1);
 }
@@ -203,16 +190,17 @@ metrics_format(const struct api_metrics *m, size_t *len)
 
 	family(&t, "requests_total", "counter",
 	    "Requests answered, by route and HTTP status.");
-	for (r = 0; r < MROUTE_COUNT; r++)
+	for (r = 0; r < METRICS_ROUTE_COUNT; r++)
 		for (i = 0; i < METRICS_STATUS_COUNT; i++)
 			if ((v = get(&m->requests[r][i])) > 0) {
 				if (statuses[i] != 0)
 					put(&t, "lastitem_api_requests_total{route=\"%s\","
-					    "status=\"%d\"} %llu\n", route_names[r],
-					    statuses[i], v);
+					    "status=\"%d\"} %llu\n",
+					    route_label((enum route_id)r), statuses[i], v);
 				else
 					put(&t, "lastitem_api_requests_total{route=\"%s\","
-					    "status=\"other\"} %llu\n", route_names[r], v);
+					    "status=\"other\"} %llu\n",
+					    route_label((enum route_id)r), v);
 			}
 
 	family(&t, "purchases_total", "counter",
