@@ -115,26 +115,18 @@ handle_order(struct handler_ctx *ctx, const struct http_request *req,
 	reply_json_value(resp, db_exec(ctx->db, DB_ORDER, params, 1), 200, detail);
 }
 
-/* The result label of a purchase the database answered. */
-static const enum metrics_purchase outcome_result[] = {
-	[PURCHASE_CREATED] = MPURCHASE_CREATED,
-	[PURCHASE_REPLAYED] = MPURCHASE_REPLAYED,
-	[PURCHASE_SOLD_OUT] = MPURCHASE_SOLD_OUT,
-	[PURCHASE_NOT_FOUND] = MPURCHASE_NOT_FOUND,
-	[PURCHASE_KEY_REUSED] = MPURCHASE_KEY_REUSED,
-	[PURCHASE_CONTENTION] = MPURCHASE_CONTENTION,
-};
-
-/* Maps what the database decided to the answer doc/api.md gives. */
+/*
+ * Answers what the database decided: a 201 with the order, or the problem
+ * PURCHASE_OUTCOME_LIST gives the outcome, with a detail saying why.
+ */
 static void
 reply_purchase(const struct purchase_result *r, const char *item_id,
     int quantity, struct response *resp)
 {
+	enum problem_code problem = purchase_outcome_problem(r->outcome);
 	char detail[DETAIL_MAX];
 
-	switch (r->outcome) {
-	case PURCHASE_CREATED:
-	case PURCHASE_REPLAYED:
+	if (problem == PROBLEM_NONE) {
 		response_json(resp, 201, r->body, r->body_len);
 		if (resp->status != 201)
 			return;         /* out of memory: already a 503 */
@@ -142,6 +134,8 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		if (r->outcome == PURCHASE_REPLAYED)
 			(void)response_header(resp, "Idempotent-Replayed: true");
 		return;
+	}
+	switch (r->outcome) {
 	case PURCHASE_SOLD_OUT:
 		if (quantity == 1 || r->quantity_left == 0)
 			snprintf(detail, sizeof(detail), "%s has %d left",
@@ -149,24 +143,23 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		else
 			snprintf(detail, sizeof(detail), "%s has %d left, %d asked for",
 			    item_id, r->quantity_left, quantity);
-		response_problem(resp, PROBLEM_SOLD_OUT, detail);
-		return;
+		break;
 	case PURCHASE_NOT_FOUND:
 		snprintf(detail, sizeof(detail), "no item %s", item_id);
-		response_problem(resp, PROBLEM_NOT_FOUND, detail);
-		return;
+		break;
 	case PURCHASE_KEY_REUSED:
 		snprintf(detail, sizeof(detail), "this Idempotency-Key bought order "
 		    "%lld, with another item, quantity or buyer", r->order_id);
-		response_problem(resp, PROBLEM_IDEMPOTENCY_KEY_REUSED, detail);
-		return;
+		break;
 	case PURCHASE_CONTENTION:
 		snprintf(detail, sizeof(detail), "gave up on %s after %d attempts; "
 		    "try again", item_id, r->attempts);
-		response_problem(resp, PROBLEM_CONTENTION, detail);
-		return;
+		break;
+	default:
+		snprintf(detail, sizeof(detail), "%s", problem_title(problem));
+		break;
 	}
-	unavailable(resp);
+	response_problem(resp, problem, detail);
 }
 
 static void
@@ -189,26 +182,27 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 		    sizeof(detail));
 	if (rc != PROBLEM_NONE) {
 		metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
-		    MPURCHASE_BAD_REQUEST);
+		    PURCHASE_BAD_REQUEST);
 		response_problem(resp, rc, detail);
 		return;
 	}
 	s = body.strategy >= 0 ? (enum strategy)body.strategy :
 	    ctx->cfg->default_strategy;
 	if (strategy_is_unsafe(s) && !ctx->cfg->allow_unsafe) {
-		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_FORBIDDEN);
+		metrics_purchase(ctx->metrics, (int)s, PURCHASE_FORBIDDEN);
 		snprintf(detail, sizeof(detail), "strategy %s oversells; this pool "
 		    "was started without --allow-unsafe", strategy_name(s));
-		response_problem(resp, PROBLEM_FORBIDDEN, detail);
+		response_problem(resp, purchase_outcome_problem(PURCHASE_FORBIDDEN),
+		    detail);
 		return;
 	}
 	if (purchase_execute(ctx->db, s, rt->item_id, body.quantity, body.buyer,
 	    req->idempotency_key, &result) != LI_OK) {
-		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_UNAVAILABLE);
+		metrics_purchase(ctx->metrics, (int)s, PURCHASE_UNAVAILABLE);
 		unavailable(resp);
 		return;
 	}
-	metrics_purchase(ctx->metrics, (int)s, outcome_result[result.outcome]);
+	metrics_purchase(ctx->metrics, (int)s, result.outcome);
 	reply_purchase(&result, rt->item_id, body.quantity, resp);
 	purchase_result_free(&result);
 }
@@ -336,7 +330,7 @@ dispatch(struct handler_ctx *ctx, const struct http_request *req,
 	if (req->body_too_large) {
 		if (rt->id == ROUTE_PURCHASE)
 			metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
-			    MPURCHASE_BAD_REQUEST);
+			    PURCHASE_BAD_REQUEST);
 		snprintf(detail, sizeof(detail), "a request body may be at most %d "
 		    "bytes", LI_BODY_MAX);
 		response_problem(resp, PROBLEM_PAYLOAD_TOO_LARGE, detail);

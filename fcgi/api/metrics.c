@@ -23,18 +23,6 @@ static const int statuses[METRICS_STATUS_COUNT] = {
 	200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 503, 0
 };
 
-static const char *const purchase_names[MPURCHASE_COUNT] = {
-	[MPURCHASE_CREATED] = "created",
-	[MPURCHASE_REPLAYED] = "replayed",
-	[MPURCHASE_SOLD_OUT] = "sold_out",
-	[MPURCHASE_CONTENTION] = "contention",
-	[MPURCHASE_KEY_REUSED] = "idempotency_key_reused",
-	[MPURCHASE_NOT_FOUND] = "not_found",
-	[MPURCHASE_FORBIDDEN] = "forbidden",
-	[MPURCHASE_UNAVAILABLE] = "unavailable",
-	[MPURCHASE_BAD_REQUEST] = "bad_request",
-};
-
 /* Seconds; printed as written here, so the le labels read naturally. */
 static const struct {
 	long long ns;
@@ -72,10 +60,10 @@ metrics_request(struct api_metrics *m, int route, int status)
 
 void
 metrics_purchase(struct api_metrics *m, int strategy,
-    enum metrics_purchase result)
+    enum purchase_outcome result)
 {
 	if (m == NULL || strategy < 0 || strategy >= METRICS_STRATEGY_COUNT ||
-	    (unsigned)result >= MPURCHASE_COUNT)
+	    (unsigned)result >= PURCHASE_OUTCOME_COUNT)
 		return;
 	metrics_add(&m->purchases[strategy][result], 1);
 }
@@ -206,11 +194,12 @@ metrics_format(const struct api_metrics *m, size_t *len)
 	family(&t, "purchases_total", "counter",
 	    "Purchase requests, by strategy and result.");
 	for (s = 0; s < METRICS_STRATEGY_COUNT; s++)
-		for (i = 0; i < MPURCHASE_COUNT; i++)
+		for (i = 0; i < PURCHASE_OUTCOME_COUNT; i++)
 			if ((v = get(&m->purchases[s][i])) > 0)
 				put(&t, "lastitem_api_purchases_total{strategy=\"%s\","
 				    "result=\"%s\"} %llu\n", strategy_label(s),
-				    purchase_names[i], v);
+				    purchase_outcome_label((enum purchase_outcome)i),
+				    v);
 
 	family(&t, "optimistic_retries_total", "counter",
 	    "Compare-and-swap attempts the optimistic strategy repeated after "
