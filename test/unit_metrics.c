@@ -162,19 +162,19 @@ test_counts(struct api_metrics *m)
 	size_t len;
 	char *text;
 
-	metrics_request(m, MROUTE_PURCHASE, 201);
-	metrics_request(m, MROUTE_PURCHASE, 201);
-	metrics_request(m, MROUTE_PURCHASE, 409);
-	metrics_request(m, MROUTE_OTHER, 404);
-	metrics_request(m, MROUTE_ITEMS, 500);
-	metrics_request(m, MROUTE_COUNT, 200);          /* ignored */
-	metrics_request(NULL, MROUTE_ITEMS, 200);        /* ignored */
-	metrics_purchase(m, STRATEGY_ATOMIC, MPURCHASE_CREATED);
-	metrics_purchase(m, STRATEGY_ATOMIC, MPURCHASE_CREATED);
-	metrics_purchase(m, STRATEGY_OPTIMISTIC, MPURCHASE_KEY_REUSED);
-	metrics_purchase(m, METRICS_STRATEGY_UNKNOWN, MPURCHASE_BAD_REQUEST);
-	metrics_purchase(m, -1, MPURCHASE_CREATED);      /* ignored */
-	metrics_purchase(m, METRICS_STRATEGY_COUNT, MPURCHASE_CREATED);
+	metrics_request(m, ROUTE_PURCHASE, 201);
+	metrics_request(m, ROUTE_PURCHASE, 201);
+	metrics_request(m, ROUTE_PURCHASE, 409);
+	metrics_request(m, METRICS_ROUTE_OTHER, 404);
+	metrics_request(m, ROUTE_ITEMS, 500);
+	metrics_request(m, METRICS_ROUTE_COUNT, 200);   /* ignored */
+	metrics_request(NULL, ROUTE_ITEMS, 200);        /* ignored */
+	metrics_purchase(m, STRATEGY_ATOMIC, PURCHASE_CREATED);
+	metrics_purchase(m, STRATEGY_ATOMIC, PURCHASE_CREATED);
+	metrics_purchase(m, STRATEGY_OPTIMISTIC, PURCHASE_KEY_REUSED);
+	metrics_purchase(m, METRICS_STRATEGY_UNKNOWN, PURCHASE_BAD_REQUEST);
+	metrics_purchase(m, -1, PURCHASE_CREATED);      /* ignored */
+	metrics_purchase(m, METRICS_STRATEGY_COUNT, PURCHASE_CREATED);
 	metrics_add(&m->optimistic_retries, 3);
 	metrics_add(&m->optimistic_retries, 4);
 	metrics_add(&m->workers_restarted, 1);

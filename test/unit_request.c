@@ -13,6 +13,7 @@
 #include "common/li.h"
 #include "api/problem.h"
 #include "api/request.h"
+#include "api/route.h"
 #include "api/response.h"
 #include "api/strategy.h"
 #include "tap.h"

@@ -46,18 +46,12 @@ static const struct {
 	const char *sql;
 	int nparams;
 } statements[DB_STMT_COUNT] = {
-	[DB_PURCHASE_PESSIMISTIC] = { "purchase_pessimistic",
-	    "SELECT outcome, order_id, quantity_left, attempts, body "
-	    "FROM lastitem.purchase_pessimistic($1, $2::integer, $3, $4)", 4 },
-	[DB_PURCHASE_ATOMIC] = { "purchase_atomic",
-	    "SELECT outcome, order_id, quantity_left, attempts, body "
-	    "FROM lastitem.purchase_atomic($1, $2::integer, $3, $4)", 4 },
-	[DB_PURCHASE_OPTIMISTIC] = { "purchase_optimistic",
-	    "SELECT outcome, order_id, quantity_left, attempts, body "
-	    "FROM lastitem.purchase_optimistic($1, $2::integer, $3, $4)", 4 },
-	[DB_PURCHASE_NAIVE] = { "purchase_naive",
-	    "SELECT outcome, order_id, quantity_left, attempts, body "
-	    "FROM lastitem.purchase_naive($1, $2::integer, $3, $4)", 4 },
+#define DB_PURCHASE_STATEMENT(id, name, unsafe) \
+	[DB_PURCHASE_##id] = { "purchase_" name, \
+	    "SELECT outcome, order_id, quantity_left, attempts, body " \
+	    "FROM lastitem.purchase_" name "($1, $2::integer, $3, $4)", 4 },
+	STRATEGY_LIST(DB_PURCHASE_STATEMENT)
+#undef DB_PURCHASE_STATEMENT
 	[DB_RESET] = { "reset",
 	    "SELECT lastitem.reset($1::integer)", 1 },
 	[DB_ITEMS] = { "items",

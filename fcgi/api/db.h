@@ -10,13 +10,14 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "strategy.h"
 
-/* The prepared statements; the first four are indexed by enum strategy. */
+/* The prepared statements: first one purchase per strategy (STRATEGY_LIST),
+ * at the strategy's own index, then the others. */
 enum db_stmt {
-	DB_PURCHASE_PESSIMISTIC = 0,
-	DB_PURCHASE_ATOMIC,
-	DB_PURCHASE_OPTIMISTIC,
-	DB_PURCHASE_NAIVE,
+#define DB_STMT_PURCHASE(id, name, unsafe) DB_PURCHASE_##id,
+	STRATEGY_LIST(DB_STMT_PURCHASE)
+#undef DB_STMT_PURCHASE
 	DB_RESET,
 	DB_ITEMS,
 	DB_ITEM,
@@ -25,6 +26,14 @@ enum db_stmt {
 	DB_HEALTH,
 	DB_STMT_COUNT
 };
+
+/* Strategy s runs as statement s (purchase.c): each strategy's statement
+ * must sit at the strategy's own index. */
+#define DB_PURCHASE_AT_STRATEGY(id, name, unsafe) \
+	_Static_assert((int)DB_PURCHASE_##id == (int)STRATEGY_##id, \
+	    "DB_PURCHASE_" #id " is not at the index of STRATEGY_" #id);
+STRATEGY_LIST(DB_PURCHASE_AT_STRATEGY)
+#undef DB_PURCHASE_AT_STRATEGY
 
 struct db {
 	PGconn *conn;                 /* NULL while disconnected */

@@ -21,6 +21,15 @@
 
 #define DETAIL_MAX 256
 
+/*
+ * What every handler is given, whether it needs it or not: ROUTE_LIST
+ * (route.h) names the handler of each route, and the table of them is
+ * derived from it at the end of this file.
+ */
+typedef void route_handler(struct handler_ctx *ctx,
+    const struct http_request *req, const struct route *rt,
+    struct response *resp);
+
 static void
 unavailable(struct response *resp)
 {
@@ -48,32 +57,37 @@ reply_json_value(struct response *resp, PGresult *res, int status,
 }
 
 static void
-handle_items(struct handler_ctx *ctx, struct response *resp)
+handle_items(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
 {
+	(void)req;
+	(void)rt;
 	reply_json_value(resp, db_exec(ctx->db, DB_ITEMS, NULL, 1), 200,
 	    "there are no items");
 }
 
 static void
-handle_item(struct handler_ctx *ctx, const struct route *rt,
-    struct response *resp)
+handle_item(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
 {
 	const char *params[1] = { rt->item_id };
 	char detail[DETAIL_MAX];
 
+	(void)req;
 	snprintf(detail, sizeof(detail), "no item %s", rt->item_id);
 	reply_json_value(resp, db_exec(ctx->db, DB_ITEM, params, 1), 200, detail);
 }
 
 static void
 handle_orders(struct handler_ctx *ctx, const struct http_request *req,
-    struct response *resp)
+    const struct route *rt, struct response *resp)
 {
 	struct orders_query q;
 	char detail[DETAIL_MAX], limit[16], before[32];
 	const char *params[3];
 	enum problem_code rc;
 
+	(void)rt;
 	rc = request_orders_query(req->query, &q, detail, sizeof(detail));
 	if (rc != PROBLEM_NONE) {
 		response_problem(resp, rc, detail);
@@ -89,37 +103,30 @@ handle_orders(struct handler_ctx *ctx, const struct http_request *req,
 }
 
 static void
-handle_order(struct handler_ctx *ctx, const struct route *rt,
-    struct response *resp)
+handle_order(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
 {
 	char id[32], detail[DETAIL_MAX];
 	const char *params[1] = { id };
 
+	(void)req;
 	snprintf(id, sizeof(id), "%lld", rt->order_id);
 	snprintf(detail, sizeof(detail), "no order %s", id);
 	reply_json_value(resp, db_exec(ctx->db, DB_ORDER, params, 1), 200, detail);
 }
 
-/* The result label of a purchase the database answered. */
-static const enum metrics_purchase outcome_result[] = {
-	[PURCHASE_CREATED] = MPURCHASE_CREATED,
-	[PURCHASE_REPLAYED] = MPURCHASE_REPLAYED,
-	[PURCHASE_SOLD_OUT] = MPURCHASE_SOLD_OUT,
-	[PURCHASE_NOT_FOUND] = MPURCHASE_NOT_FOUND,
-	[PURCHASE_KEY_REUSED] = MPURCHASE_KEY_REUSED,
-	[PURCHASE_CONTENTION] = MPURCHASE_CONTENTION,
-};
-
-/* Maps what the database decided to the answer doc/api.md gives. */
+/*
+ * Answers what the database decided: a 201 with the order, or the problem
+ * PURCHASE_OUTCOME_LIST gives the outcome, with a detail saying why.
+ */
 static void
 reply_purchase(const struct purchase_result *r, const char *item_id,
     int quantity, struct response *resp)
 {
+	enum problem_code problem = purchase_outcome_problem(r->outcome);
 	char detail[DETAIL_MAX];
 
-	switch (r->outcome) {
-	case PURCHASE_CREATED:
-	case PURCHASE_REPLAYED:
+	if (problem == PROBLEM_NONE) {
 		response_json(resp, 201, r->body, r->body_len);
 		if (resp->status != 201)
 			return;         /* out of memory: already a 503 */
@@ -127,6 +134,8 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		if (r->outcome == PURCHASE_REPLAYED)
 			(void)response_header(resp, "Idempotent-Replayed: true");
 		return;
+	}
+	switch (r->outcome) {
 	case PURCHASE_SOLD_OUT:
 		if (quantity == 1 || r->quantity_left == 0)
 			snprintf(detail, sizeof(detail), "%s has %d left",
@@ -134,24 +143,23 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		else
 			snprintf(detail, sizeof(detail), "%s has %d left, %d asked for",
 			    item_id, r->quantity_left, quantity);
-		response_problem(resp, PROBLEM_SOLD_OUT, detail);
-		return;
+		break;
 	case PURCHASE_NOT_FOUND:
 		snprintf(detail, sizeof(detail), "no item %s", item_id);
-		response_problem(resp, PROBLEM_NOT_FOUND, detail);
-		return;
+		break;
 	case PURCHASE_KEY_REUSED:
 		snprintf(detail, sizeof(detail), "this Idempotency-Key bought order "
 		    "%lld, with another item, quantity or buyer", r->order_id);
-		response_problem(resp, PROBLEM_IDEMPOTENCY_KEY_REUSED, detail);
-		return;
+		break;
 	case PURCHASE_CONTENTION:
 		snprintf(detail, sizeof(detail), "gave up on %s after %d attempts; "
 		    "try again", item_id, r->attempts);
-		response_problem(resp, PROBLEM_CONTENTION, detail);
-		return;
+		break;
+	default:
+		snprintf(detail, sizeof(detail), "%s", problem_title(problem));
+		break;
 	}
-	unavailable(resp);
+	response_problem(resp, problem, detail);
 }
 
 static void
@@ -174,33 +182,34 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 		    sizeof(detail));
 	if (rc != PROBLEM_NONE) {
 		metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
-		    MPURCHASE_BAD_REQUEST);
+		    PURCHASE_BAD_REQUEST);
 		response_problem(resp, rc, detail);
 		return;
 	}
 	s = body.strategy >= 0 ? (enum strategy)body.strategy :
 	    ctx->cfg->default_strategy;
 	if (strategy_is_unsafe(s) && !ctx->cfg->allow_unsafe) {
-		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_FORBIDDEN);
+		metrics_purchase(ctx->metrics, (int)s, PURCHASE_FORBIDDEN);
 		snprintf(detail, sizeof(detail), "strategy %s oversells; this pool "
 		    "was started without --allow-unsafe", strategy_name(s));
-		response_problem(resp, PROBLEM_FORBIDDEN, detail);
+		response_problem(resp, purchase_outcome_problem(PURCHASE_FORBIDDEN),
+		    detail);
 		return;
 	}
 	if (purchase_execute(ctx->db, s, rt->item_id, body.quantity, body.buyer,
 	    req->idempotency_key, &result) != LI_OK) {
-		metrics_purchase(ctx->metrics, (int)s, MPURCHASE_UNAVAILABLE);
+		metrics_purchase(ctx->metrics, (int)s, PURCHASE_UNAVAILABLE);
 		unavailable(resp);
 		return;
 	}
-	metrics_purchase(ctx->metrics, (int)s, outcome_result[result.outcome]);
+	metrics_purchase(ctx->metrics, (int)s, result.outcome);
 	reply_purchase(&result, rt->item_id, body.quantity, resp);
 	purchase_result_free(&result);
 }
 
 static void
 handle_reset(struct handler_ctx *ctx, const struct http_request *req,
-    struct response *resp)
+    const struct route *rt, struct response *resp)
 {
 	const struct api_config *cfg = ctx->cfg;
 	struct reset_body body;
@@ -209,6 +218,7 @@ handle_reset(struct handler_ctx *ctx, const struct http_request *req,
 	enum problem_code rc;
 	size_t len;
 
+	(void)rt;
 	if (cfg->admin_token_len > 0 &&
 	    (request_bearer_token(req->authorization, &token, &len) != PROBLEM_NONE ||
 	    !request_token_equal(token, len, cfg->admin_token,
@@ -233,7 +243,8 @@ handle_reset(struct handler_ctx *ctx, const struct http_request *req,
 }
 
 static void
-handle_config(struct handler_ctx *ctx, struct response *resp)
+handle_config(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
 {
 	const struct api_config *cfg = ctx->cfg;
 	char json[512];
@@ -241,6 +252,8 @@ handle_config(struct handler_ctx *ctx, struct response *resp)
 	size_t len = 0;
 	int n;
 
+	(void)req;
+	(void)rt;
 	/* Every piece is short and fixed: 512 bytes always hold them all. */
 	n = snprintf(json, sizeof(json), "{\"strategies\":[");
 	len += (size_t)n;
@@ -263,11 +276,14 @@ handle_config(struct handler_ctx *ctx, struct response *resp)
 }
 
 static void
-handle_health(struct handler_ctx *ctx, struct response *resp)
+handle_health(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
 {
 	static const char ok[] = "{\"status\":\"ok\",\"database\":\"ok\"}";
 	PGresult *res = db_exec(ctx->db, DB_HEALTH, NULL, 1);
 
+	(void)req;
+	(void)rt;
 	if (res == NULL) {
 		unavailable(resp);
 		return;
@@ -277,27 +293,25 @@ handle_health(struct handler_ctx *ctx, struct response *resp)
 }
 
 static void
-handle_metrics(struct handler_ctx *ctx, struct response *resp)
+handle_metrics(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
 {
 	char *text;
 	size_t len = 0;
 
+	(void)req;
+	(void)rt;
 	text = ctx->metrics != NULL ? metrics_format(ctx->metrics, &len) : NULL;
 	response_take(resp, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    text, len);
 }
 
-/* The route label of each route; a path of none is MROUTE_OTHER. */
-static const enum metrics_route route_label[] = {
-	[ROUTE_ITEMS] = MROUTE_ITEMS,
-	[ROUTE_ITEM] = MROUTE_ITEM,
-	[ROUTE_PURCHASE] = MROUTE_PURCHASE,
-	[ROUTE_ORDERS] = MROUTE_ORDERS,
-	[ROUTE_ORDER] = MROUTE_ORDER,
-	[ROUTE_RESET] = MROUTE_RESET,
-	[ROUTE_CONFIG] = MROUTE_CONFIG,
-	[ROUTE_HEALTH] = MROUTE_HEALTH,
-	[ROUTE_METRICS] = MROUTE_METRICS,
+/* The handler of each route, as ROUTE_LIST names it. */
+static route_handler *const handlers[ROUTE_COUNT] = {
+#define ROUTE_HANDLER(id, pattern, allow, label, handler, scrape) \
+	[ROUTE_##id] = handler,
+	ROUTE_LIST(ROUTE_HANDLER)
+#undef ROUTE_HANDLER
 };
 
 /* Answers a request whose route matched; rt->id is valid. */
@@ -316,23 +330,13 @@ dispatch(struct handler_ctx *ctx, const struct http_request *req,
 	if (req->body_too_large) {
 		if (rt->id == ROUTE_PURCHASE)
 			metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
-			    MPURCHASE_BAD_REQUEST);
+			    PURCHASE_BAD_REQUEST);
 		snprintf(detail, sizeof(detail), "a request body may be at most %d "
 		    "bytes", LI_BODY_MAX);
 		response_problem(resp, PROBLEM_PAYLOAD_TOO_LARGE, detail);
 		return;
 	}
-	switch (rt->id) {
-	case ROUTE_ITEMS:    handle_items(ctx, resp); break;
-	case ROUTE_ITEM:     handle_item(ctx, rt, resp); break;
-	case ROUTE_PURCHASE: handle_purchase(ctx, req, rt, resp); break;
-	case ROUTE_ORDERS:   handle_orders(ctx, req, resp); break;
-	case ROUTE_ORDER:    handle_order(ctx, rt, resp); break;
-	case ROUTE_RESET:    handle_reset(ctx, req, resp); break;
-	case ROUTE_CONFIG:   handle_config(ctx, resp); break;
-	case ROUTE_HEALTH:   handle_health(ctx, resp); break;
-	case ROUTE_METRICS:  handle_metrics(ctx, resp); break;
-	}
+	handlers[rt->id](ctx, req, rt, resp);
 }
 
 void
@@ -346,18 +350,17 @@ handle_request(struct handler_ctx *ctx, const struct http_request *req,
 	/* The scrape socket exists so that these two never wait behind a
 	 * purchase; serving anything else there would bring the wait back. */
 	if (ctx->scrape_only && (rc == PROBLEM_NONE ||
-	    rc == PROBLEM_METHOD_NOT_ALLOWED) && rt.id != ROUTE_METRICS &&
-	    rt.id != ROUTE_HEALTH) {
+	    rc == PROBLEM_METHOD_NOT_ALLOWED) && !route_on_scrape_socket(rt.id)) {
 		response_problem(resp, PROBLEM_NOT_FOUND, "the metrics socket "
 		    "serves /api/metrics and /api/health only");
-		metrics_request(ctx->metrics, MROUTE_OTHER, resp->status);
+		metrics_request(ctx->metrics, METRICS_ROUTE_OTHER, resp->status);
 		return;
 	}
 	if (rc == PROBLEM_NONE || rc == PROBLEM_METHOD_NOT_ALLOWED) {
 		dispatch(ctx, req, &rt, rc, resp);
-		metrics_request(ctx->metrics, route_label[rt.id], resp->status);
+		metrics_request(ctx->metrics, (int)rt.id, resp->status);
 	} else {
 		response_problem(resp, rc, "no such resource");
-		metrics_request(ctx->metrics, MROUTE_OTHER, resp->status);
+		metrics_request(ctx->metrics, METRICS_ROUTE_OTHER, resp->status);
 	}
 }

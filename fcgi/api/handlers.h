@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "response.h"
+#include "route.h"
 
 /* What a handler works with: the configuration, the worker's connection
  * and the pool's shared counters. scrape_only: this worker serves

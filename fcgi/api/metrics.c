@@ -18,34 +18,9 @@
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
     "shared-memory counters need lock-free 64-bit atomics");
 
-static const char *const route_names[MROUTE_COUNT] = {
-	[MROUTE_ITEMS] = "items",
-	[MROUTE_ITEM] = "item",
-	[MROUTE_PURCHASE] = "purchase",
-	[MROUTE_ORDERS] = "orders",
-	[MROUTE_ORDER] = "order",
-	[MROUTE_RESET] = "reset",
-	[MROUTE_CONFIG] = "config",
-	[MROUTE_HEALTH] = "health",
-	[MROUTE_METRICS] = "metrics",
-	[MROUTE_OTHER] = "other",
-};
-
 /* Every status the pool answers with (doc/api.md "Errors"); 0 is "other". */
 static const int statuses[METRICS_STATUS_COUNT] = {
 	200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 503, 0
-};
-
-static const char *const purchase_names[MPURCHASE_COUNT] = {
-	[MPURCHASE_CREATED] = "created",
-	[MPURCHASE_REPLAYED] = "replayed",
-	[MPURCHASE_SOLD_OUT] = "sold_out",
-	[MPURCHASE_CONTENTION] = "contention",
-	[MPURCHASE_KEY_REUSED] = "idempotency_key_reused",
-	[MPURCHASE_NOT_FOUND] = "not_found",
-	[MPURCHASE_FORBIDDEN] = "forbidden",
-	[MPURCHASE_UNAVAILABLE] = "unavailable",
-	[MPURCHASE_BAD_REQUEST] = "bad_request",
 };
 
 /* Seconds; printed as written here, so the le labels read naturally. */
@@ -76,19 +51,19 @@ metrics_status_index(int status)
 }
 
 void
-metrics_request(struct api_metrics *m, enum metrics_route route, int status)
+metrics_request(struct api_metrics *m, int route, int status)
 {
-	if (m == NULL || (unsigned)route >= MROUTE_COUNT)
+	if (m == NULL || route < 0 || route >= METRICS_ROUTE_COUNT)
 		return;
 	metrics_add(&m->requests[route][metrics_status_index(status)], 1);
 }
 
 void
 metrics_purchase(struct api_metrics *m, int strategy,
-    enum metrics_purchase result)
+    enum purchase_outcome result)
 {
 	if (m == NULL || strategy < 0 || strategy >= METRICS_STRATEGY_COUNT ||
-	    (unsigned)result >= MPURCHASE_COUNT)
+	    (unsigned)result >= PURCHASE_OUTCOME_COUNT)
 		return;
 	metrics_add(&m->purchases[strategy][result], 1);
 }
@@ -203,26 +178,28 @@ metrics_format(const struct api_metrics *m, size_t *len)
 
 	family(&t, "requests_total", "counter",
 	    "Requests answered, by route and HTTP status.");
-	for (r = 0; r < MROUTE_COUNT; r++)
+	for (r = 0; r < METRICS_ROUTE_COUNT; r++)
 		for (i = 0; i < METRICS_STATUS_COUNT; i++)
 			if ((v = get(&m->requests[r][i])) > 0) {
 				if (statuses[i] != 0)
 					put(&t, "lastitem_api_requests_total{route=\"%s\","
-					    "status=\"%d\"} %llu\n", route_names[r],
-					    statuses[i], v);
+					    "status=\"%d\"} %llu\n",
+					    route_label((enum route_id)r), statuses[i], v);
 				else
 					put(&t, "lastitem_api_requests_total{route=\"%s\","
-					    "status=\"other\"} %llu\n", route_names[r], v);
+					    "status=\"other\"} %llu\n",
+					    route_label((enum route_id)r), v);
 			}
 
 	family(&t, "purchases_total", "counter",
 	    "Purchase requests, by strategy and result.");
 	for (s = 0; s < METRICS_STRATEGY_COUNT; s++)
-		for (i = 0; i < MPURCHASE_COUNT; i++)
+		for (i = 0; i < PURCHASE_OUTCOME_COUNT; i++)
 			if ((v = get(&m->purchases[s][i])) > 0)
 				put(&t, "lastitem_api_purchases_total{strategy=\"%s\","
 				    "result=\"%s\"} %llu\n", strategy_label(s),
-				    purchase_names[i], v);
+				    purchase_outcome_label((enum purchase_outcome)i),
+				    v);
 
 	family(&t, "optimistic_retries_total", "counter",
 	    "Compare-and-swap attempts the optimistic strategy repeated after "

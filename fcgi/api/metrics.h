@@ -19,39 +19,20 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "purchase_outcome.h"
+#include "route.h"
 #include "strategy.h"
 
-/* The route label of lastitem_api_requests_total. */
-enum metrics_route {
-	MROUTE_ITEMS,
-	MROUTE_ITEM,
-	MROUTE_PURCHASE,
-	MROUTE_ORDERS,
-	MROUTE_ORDER,
-	MROUTE_RESET,
-	MROUTE_CONFIG,
-	MROUTE_HEALTH,
-	MROUTE_METRICS,
-	MROUTE_OTHER,           /* a path of no route: 404 */
-	MROUTE_COUNT
-};
+/* The route label of lastitem_api_requests_total: enum route_id, then
+ * "other" for a path of no route (a 404). */
+#define METRICS_ROUTE_OTHER ROUTE_COUNT
+#define METRICS_ROUTE_COUNT (ROUTE_COUNT + 1)
 
 /* The status label: the codes the pool answers with, then "other". */
 #define METRICS_STATUS_COUNT 13
 
-/* The result label of lastitem_api_purchases_total. */
-enum metrics_purchase {
-	MPURCHASE_CREATED,
-	MPURCHASE_REPLAYED,
-	MPURCHASE_SOLD_OUT,
-	MPURCHASE_CONTENTION,
-	MPURCHASE_KEY_REUSED,   /* "idempotency_key_reused" */
-	MPURCHASE_NOT_FOUND,
-	MPURCHASE_FORBIDDEN,
-	MPURCHASE_UNAVAILABLE,
-	MPURCHASE_BAD_REQUEST,  /* refused before the database (400, 415) */
-	MPURCHASE_COUNT
-};
+/* The result label of lastitem_api_purchases_total is enum
+ * purchase_outcome. */
 
 /* The strategy label: enum strategy, then "unknown" for a body that did
  * not parse far enough to name one. */
@@ -69,8 +50,8 @@ struct metrics_histogram {
 };
 
 struct api_metrics {
-	atomic_ullong requests[MROUTE_COUNT][METRICS_STATUS_COUNT];
-	atomic_ullong purchases[METRICS_STRATEGY_COUNT][MPURCHASE_COUNT];
+	atomic_ullong requests[METRICS_ROUTE_COUNT][METRICS_STATUS_COUNT];
+	atomic_ullong purchases[METRICS_STRATEGY_COUNT][PURCHASE_OUTCOME_COUNT];
 	atomic_ullong optimistic_retries;
 	struct metrics_histogram purchase_duration[STRATEGY_COUNT];
 	atomic_ullong db_reconnects;
@@ -81,10 +62,9 @@ struct api_metrics {
 };
 
 /* Each of these is one relaxed atomic add; m may be NULL (no metrics). */
-void metrics_request(struct api_metrics *m, enum metrics_route route,
-    int status);
+void metrics_request(struct api_metrics *m, int route, int status);
 void metrics_purchase(struct api_metrics *m, int strategy,
-    enum metrics_purchase result);
+    enum purchase_outcome result);
 void metrics_purchase_duration(struct api_metrics *m, enum strategy s,
     long long ns);
 void metrics_add(atomic_ullong *counter, unsigned long long n);

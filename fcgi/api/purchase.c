@@ -22,18 +22,6 @@
 #include "common/monotonic.h"
 #include "purchase.h"
 
-static const struct {
-	const char *name;
-	enum purchase_outcome outcome;
-} outcomes[] = {
-	{ "created", PURCHASE_CREATED },
-	{ "replayed", PURCHASE_REPLAYED },
-	{ "sold_out", PURCHASE_SOLD_OUT },
-	{ "not_found", PURCHASE_NOT_FOUND },
-	{ "key_reused", PURCHASE_KEY_REUSED },
-	{ "contention", PURCHASE_CONTENTION },
-};
-
 /* Counts a purchase the database answered. */
 static void
 count(struct db *db, enum strategy s, const struct purchase_result *r,
@@ -54,10 +42,9 @@ purchase_execute(struct db *db, enum strategy s, const char *item_id,
 {
 	char qty[16];
 	const char *params[4];
-	const char *outcome;
 	PGresult *res;
 	long long started;
-	size_t i;
+	int outcome;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(qty, sizeof(qty), "%d", quantity);
@@ -65,20 +52,16 @@ purchase_execute(struct db *db, enum strategy s, const char *item_id,
 	params[1] = qty;
 	params[2] = buyer;
 	params[3] = key;
-	/* enum strategy and the first four statements share their order. */
+	/* Strategy s runs as statement s: db.h asserts it. */
 	started = monotonic_ns();
 	res = db_exec(db, (enum db_stmt)s, params, 0);
 	if (res == NULL)
 		return LI_ERROR;
 	if (PQntuples(res) != 1 || PQnfields(res) != 5)
 		goto bad;
-	outcome = PQgetvalue(res, 0, 0);
-	for (i = 0; i < LI_ARRAY_LEN(outcomes); i++)
-		if (strcmp(outcome, outcomes[i].name) == 0)
-			break;
-	if (i == LI_ARRAY_LEN(outcomes))
+	if ((outcome = purchase_outcome_from_sql(PQgetvalue(res, 0, 0))) < 0)
 		goto bad;
-	out->outcome = outcomes[i].outcome;
+	out->outcome = (enum purchase_outcome)outcome;
 	out->order_id = PQgetisnull(res, 0, 1) ? 0 : atoll(PQgetvalue(res, 0, 1));
 	out->quantity_left = PQgetisnull(res, 0, 2) ? 0 : atoi(PQgetvalue(res, 0, 2));
 	out->attempts = PQgetisnull(res, 0, 3) ? 0 : atoi(PQgetvalue(res, 0, 3));
@@ -86,7 +69,8 @@ purchase_execute(struct db *db, enum strategy s, const char *item_id,
 		out->body = PQgetvalue(res, 0, 4);
 		out->body_len = (size_t)PQgetlength(res, 0, 4);
 	}
-	if ((out->outcome == PURCHASE_CREATED || out->outcome == PURCHASE_REPLAYED) &&
+	/* An outcome answered with a 201 needs the order and its body. */
+	if (purchase_outcome_problem(out->outcome) == PROBLEM_NONE &&
 	    (out->body == NULL || out->order_id <= 0))
 		goto bad;
 	out->res = res;

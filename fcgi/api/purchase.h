@@ -7,19 +7,11 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "purchase_outcome.h"
 #include "strategy.h"
 
-enum purchase_outcome {
-	PURCHASE_CREATED,      /* bought: 201 */
-	PURCHASE_REPLAYED,     /* the key's earlier order: 201, replayed */
-	PURCHASE_SOLD_OUT,     /* 409 sold_out */
-	PURCHASE_NOT_FOUND,    /* 404 */
-	PURCHASE_KEY_REUSED,   /* 422 */
-	PURCHASE_CONTENTION    /* optimistic gave up: 409 contention */
-};
-
 struct purchase_result {
-	enum purchase_outcome outcome;
+	enum purchase_outcome outcome;  /* one the database can say */
 	long long order_id;         /* CREATED, REPLAYED */
 	int quantity_left;          /* the stock the database last saw */
 	int attempts;               /* compare-and-swap attempts (optimistic) */

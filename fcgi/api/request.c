@@ -1,6 +1,6 @@
 /*
- * request.c — the pool's parsers of outside input: routes, query strings,
- * headers and JSON bodies.
+ * request.c — the pool's parsers of outside input: query strings, headers
+ * and JSON bodies (route.c matches the path).
  *
  * The rule here is to refuse early and say why. Anything that is not exactly
  * what doc/api.md allows is a 4xx with a sentence in "detail", decided before a
@@ -431,91 +431,4 @@ request_length_too_large(const char *content_length)
 {
 	return content_length != NULL && *content_length != '\0' &&
 	    strtoll(content_length, NULL, 10) > LI_BODY_MAX;
-}
-
-/* Matches one path segment as an item id into r->item_id. */
-static int
-take_item_id(const char *s, size_t len, struct route *r)
-{
-	if (!text_item_id_valid(s, len))
-		return 0;
-	memcpy(r->item_id, s, len);
-	r->item_id[len] = '\0';
-	return 1;
-}
-
-static enum problem_code
-allow(const char *method, const char *allowed, struct route *r)
-{
-	r->allow = allowed;
-	if (strcmp(allowed, "POST") == 0)
-		return strcmp(method, "POST") == 0 ? PROBLEM_NONE :
-		    PROBLEM_METHOD_NOT_ALLOWED;
-	/* nginx drops the body of a HEAD reply itself. */
-	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ?
-	    PROBLEM_NONE : PROBLEM_METHOD_NOT_ALLOWED;
-}
-
-enum problem_code
-route_match(const char *method, const char *path, struct route *r)
-{
-	static const char get[] = "GET, HEAD", post[] = "POST";
-	const char *rest, *slash;
-	size_t len;
-
-	memset(r, 0, sizeof(*r));
-	if (method == NULL || path == NULL || strncmp(path, "/api/", 5) != 0)
-		return PROBLEM_NOT_FOUND;
-	rest = path + 5;
-
-	if (strcmp(rest, "items") == 0) {
-		r->id = ROUTE_ITEMS;
-		return allow(method, get, r);
-	}
-	if (strncmp(rest, "items/", 6) == 0) {
-		rest += 6;
-		slash = strchr(rest, '/');
-		len = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (!take_item_id(rest, len, r))
-			return PROBLEM_NOT_FOUND;
-		if (slash == NULL) {
-			r->id = ROUTE_ITEM;
-			return allow(method, get, r);
-		}
-		if (strcmp(slash, "/purchase") == 0) {
-			r->id = ROUTE_PURCHASE;
-			return allow(method, post, r);
-		}
-		return PROBLEM_NOT_FOUND;
-	}
-	if (strcmp(rest, "orders") == 0) {
-		r->id = ROUTE_ORDERS;
-		return allow(method, get, r);
-	}
-	if (strncmp(rest, "orders/", 7) == 0) {
-		rest += 7;
-		if (rest[0] == '0' ||
-		    (r->order_id = parse_decimal(rest, strlen(rest), 1,
-		    LLONG_MAX)) < 0)
-			return PROBLEM_NOT_FOUND;
-		r->id = ROUTE_ORDER;
-		return allow(method, get, r);
-	}
-	if (strcmp(rest, "reset") == 0) {
-		r->id = ROUTE_RESET;
-		return allow(method, post, r);
-	}
-	if (strcmp(rest, "config") == 0) {
-		r->id = ROUTE_CONFIG;
-		return allow(method, get, r);
-	}
-	if (strcmp(rest, "health") == 0) {
-		r->id = ROUTE_HEALTH;
-		return allow(method, get, r);
-	}
-	if (strcmp(rest, "metrics") == 0) {
-		r->id = ROUTE_METRICS;
-		return allow(method, get, r);
-	}
-	return PROBLEM_NOT_FOUND;
 }

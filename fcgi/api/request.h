@@ -29,34 +29,6 @@ struct http_request {
 	int body_too_large;          /* the body passed LI_BODY_MAX */
 };
 
-enum route_id {
-	ROUTE_ITEMS,     /* GET  /api/items */
-	ROUTE_ITEM,      /* GET  /api/items/{id} */
-	ROUTE_PURCHASE,  /* POST /api/items/{id}/purchase */
-	ROUTE_ORDERS,    /* GET  /api/orders */
-	ROUTE_ORDER,     /* GET  /api/orders/{id} */
-	ROUTE_RESET,     /* POST /api/reset */
-	ROUTE_CONFIG,    /* GET  /api/config */
-	ROUTE_HEALTH,    /* GET  /api/health */
-	ROUTE_METRICS    /* GET  /api/metrics */
-};
-
-struct route {
-	enum route_id id;
-	char item_id[LI_ITEM_ID_MAX + 1];  /* ROUTE_ITEM, ROUTE_PURCHASE */
-	long long order_id;                /* ROUTE_ORDER */
-	const char *allow;                 /* the methods the path takes */
-};
-
-/*
- * Matches method and path against the routes of doc/api.md. Returns
- * PROBLEM_NONE and fills r; PROBLEM_NOT_FOUND for an unknown path (an item
- * id that is not [a-z0-9][a-z0-9-]{0,63} included); or
- * PROBLEM_METHOD_NOT_ALLOWED with r->allow set.
- */
-enum problem_code route_match(const char *method, const char *path,
-    struct route *r);
-
 /*
  * Checks the body's media type when there is a body: it must be
  * application/json, with or without parameters. A request without a body

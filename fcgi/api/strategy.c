@@ -1,5 +1,5 @@
 /*
- * strategy.c — strategy names.
+ * strategy.c — strategy names and what else STRATEGY_LIST says of each.
  */
 #include <config.h>
 
@@ -8,18 +8,21 @@
 #include "common/li.h"
 #include "strategy.h"
 
-static const char *const names[STRATEGY_COUNT] = {
-	[STRATEGY_PESSIMISTIC] = "pessimistic",
-	[STRATEGY_ATOMIC] = "atomic",
-	[STRATEGY_OPTIMISTIC] = "optimistic",
-	[STRATEGY_NAIVE] = "naive",
+static const struct {
+	const char *name;
+	int unsafe;
+} strategies[STRATEGY_COUNT] = {
+#define STRATEGY_ROW(id, name, unsafe) [STRATEGY_##id] = { name, unsafe },
+	STRATEGY_LIST(STRATEGY_ROW)
+#undef STRATEGY_ROW
 };
 
 int
 strategy_from_name(const char *name, size_t len)
 {
 	for (int s = 0; s < STRATEGY_COUNT; s++)
-		if (strlen(names[s]) == len && memcmp(names[s], name, len) == 0)
+		if (strlen(strategies[s].name) == len &&
+		    memcmp(strategies[s].name, name, len) == 0)
 			return s;
 	return -1;
 }
@@ -27,11 +30,11 @@ strategy_from_name(const char *name, size_t len)
 const char *
 strategy_name(enum strategy s)
 {
-	return (s >= 0 && s < STRATEGY_COUNT) ? names[s] : "unknown";
+	return (s >= 0 && s < STRATEGY_COUNT) ? strategies[s].name : "unknown";
 }
 
 int
 strategy_is_unsafe(enum strategy s)
 {
-	return s == STRATEGY_NAIVE;
+	return (s >= 0 && s < STRATEGY_COUNT) && strategies[s].unsafe;
 }

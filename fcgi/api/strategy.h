@@ -7,11 +7,23 @@
 
 #include <stddef.h>
 
+/*
+ * The one list of strategies, X(id, name, unsafe), in the order of enum
+ * strategy. name is the strategy's name in the API and the metrics, and
+ * "purchase_" name is both its SQL function (sql/strategies.sql) and its
+ * prepared statement (db.c), which db.h ties to it at compile time. unsafe:
+ * it may oversell, and so needs --allow-unsafe.
+ */
+#define STRATEGY_LIST(X) \
+	X(PESSIMISTIC, "pessimistic", 0)  /* SELECT … FOR UPDATE */ \
+	X(ATOMIC,      "atomic",      0)  /* one conditional UPDATE */ \
+	X(OPTIMISTIC,  "optimistic",  0)  /* version compare-and-swap, retried */ \
+	X(NAIVE,       "naive",       1)  /* read then write: oversells */
+
 enum strategy {
-	STRATEGY_PESSIMISTIC = 0,  /* SELECT … FOR UPDATE */
-	STRATEGY_ATOMIC,           /* one conditional UPDATE */
-	STRATEGY_OPTIMISTIC,       /* version compare-and-swap, retried */
-	STRATEGY_NAIVE,            /* read then write: oversells; unsafe */
+#define STRATEGY_ENUM(id, name, unsafe) STRATEGY_##id,
+	STRATEGY_LIST(STRATEGY_ENUM)
+#undef STRATEGY_ENUM
 	STRATEGY_COUNT
 };
 

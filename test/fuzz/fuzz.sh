@@ -39,7 +39,8 @@ rm -f "$probe"
 # The parser sources each harness is built from, straight from fcgi/.
 sources() {
 	case $1 in
-	api_route|api_headers|api_body) echo api/request.c api/strategy.c common/text_check.c ;;
+	api_route) echo api/route.c api/request.c api/strategy.c common/text_check.c ;;
+	api_headers|api_body) echo api/request.c api/strategy.c common/text_check.c ;;
 	events_http) echo events/http_request.c events/sse.c ;;
 	events_notify) echo events/notify.c common/text_check.c ;;
 	*) return 1 ;;

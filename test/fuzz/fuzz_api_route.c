@@ -12,6 +12,7 @@
 
 #include "fuzz.h"
 #include "api/request.h"
+#include "api/route.h"
 #include "common/text_check.h"
 
 #define PATH_BUF 2048            /* what fcgi/api/worker.c gives request_path() */

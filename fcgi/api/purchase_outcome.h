@@ -1,0 +1,52 @@
+/*
+ * purchase_outcome.h — how a purchase can end, written once.
+ *
+ * PURCHASE_OUTCOME_LIST is the one table of outcomes: enum purchase_outcome,
+ * the outcome text the SQL functions of sql/strategies.sql return, the result
+ * label of lastitem_api_purchases_total and the problem (and so the HTTP
+ * status, problem.c) a client is answered with are all derived from it.
+ * Pure, so that the metrics and their unit test need no database.
+ */
+#ifndef LI_PURCHASE_OUTCOME_H
+#define LI_PURCHASE_OUTCOME_H
+
+#include "problem.h"
+
+/*
+ * X(id, sql, label, problem): PURCHASE_<id> is what the database said when
+ * its outcome column is sql (NULL: decided without it); label is its result
+ * label in the metrics; problem its answer, PROBLEM_NONE for a 201 with the
+ * order. The order is that of the metrics' series.
+ */
+#define PURCHASE_OUTCOME_LIST(X) \
+	X(CREATED,     "created",    "created",                PROBLEM_NONE) \
+	X(REPLAYED,    "replayed",   "replayed",               PROBLEM_NONE) \
+	X(SOLD_OUT,    "sold_out",   "sold_out",               PROBLEM_SOLD_OUT) \
+	X(CONTENTION,  "contention", "contention",             PROBLEM_CONTENTION) \
+	X(KEY_REUSED,  "key_reused", "idempotency_key_reused", PROBLEM_IDEMPOTENCY_KEY_REUSED) \
+	X(NOT_FOUND,   "not_found",  "not_found",              PROBLEM_NOT_FOUND) \
+	X(FORBIDDEN,   NULL,         "forbidden",              PROBLEM_FORBIDDEN) \
+	X(UNAVAILABLE, NULL,         "unavailable",            PROBLEM_UNAVAILABLE) \
+	X(BAD_REQUEST, NULL,         "bad_request",            PROBLEM_BAD_REQUEST)
+
+/* FORBIDDEN: an unsafe strategy without --allow-unsafe. UNAVAILABLE: the
+ * database did not answer. BAD_REQUEST: refused before the database, with
+ * the parser's problem (a 400, 413 or 415). */
+enum purchase_outcome {
+#define PURCHASE_OUTCOME_ENUM(id, sql, label, problem) PURCHASE_##id,
+	PURCHASE_OUTCOME_LIST(PURCHASE_OUTCOME_ENUM)
+#undef PURCHASE_OUTCOME_ENUM
+	PURCHASE_OUTCOME_COUNT
+};
+
+/* The outcome whose SQL text is sql, or -1 when the database may not say
+ * that (then the schema and the pool disagree). */
+int purchase_outcome_from_sql(const char *sql);
+
+/* The result label of an outcome, e.g. "idempotency_key_reused". */
+const char *purchase_outcome_label(enum purchase_outcome o);
+
+/* The problem an outcome is answered with; PROBLEM_NONE: 201. */
+enum problem_code purchase_outcome_problem(enum purchase_outcome o);
+
+#endif
