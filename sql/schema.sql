@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS lastitem.orders (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 
--- GET /api/orders?item_id=… reads the newest orders of one item.
-CREATE INDEX IF NOT EXISTS orders_item_id_id_idx
-    ON lastitem.orders (item_id, id DESC);
+-- GET /api/orders?item_id=… reads the newest orders of one item
+-- (orders_json in render.sql), and nothing else: an item's orders by -id, so
+-- newest first. On (item_id, id DESC) the planner could also answer
+-- "WHERE item_id = $1 ORDER BY id DESC" from the primary key, newest first,
+-- filtering on item_id; it does when the item looks common, and then walks
+-- every order newer than the item's last one (all of them for an item that
+-- sold well long ago). The primary key cannot give -id order, so it is never
+-- a candidate. Replaces orders_item_id_id_idx of earlier schemas.
+DROP INDEX IF EXISTS lastitem.orders_item_id_id_idx;
+CREATE INDEX IF NOT EXISTS orders_item_newest_idx
+    ON lastitem.orders (item_id, (-id));
