@@ -141,8 +141,9 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		response_problem(resp, PROBLEM_NOT_FOUND, detail);
 		return;
 	case PURCHASE_KEY_REUSED:
-		snprintf(detail, sizeof(detail), "this Idempotency-Key bought order "
-		    "%lld, with another item, quantity or buyer", r->order_id);
+		snprintf(detail, sizeof(detail), "this buyer's Idempotency-Key "
+		    "bought order %lld, with another item or quantity",
+		    r->order_id);
 		response_problem(resp, PROBLEM_IDEMPOTENCY_KEY_REUSED, detail);
 		return;
 	case PURCHASE_CONTENTION:
