@@ -72,7 +72,7 @@ for s in pessimistic atomic optimistic naive; do
     b_buyer=$(body_json .order.buyer)
     is "$a_status/$a_replay" 201/ "$s: ann buys with key $key"
     is "$b_status/$b_replay/$b_buyer" 201//bob "$s: bob buys with the same key: a purchase of his own"
-    [ -n "$a_id" ] && [ -n "$b_id" ] && [ "$a_id" != "$b_id" ]
+    [[ $a_id =~ ^[0-9]+$ && $b_id =~ ^[0-9]+$ && $a_id != "$b_id" ]]
     ok $? "$s: … two different orders ($a_id, $b_id)"
     is "$(orders_with_key "$key")" "ann/$a_id,bob/$b_id" "$s: … both in the database, one each"
     is "$(stock)" $((before - 2)) "$s: … and the stock down by both"
