@@ -58,28 +58,54 @@ DROP FUNCTION IF EXISTS lastitem.orders_json(text, integer);
 -- GET /api/orders: newest first, of one item or of all (p_item_id NULL),
 -- older than order p_before when it is given (paging back through history).
 -- NULL when the item does not exist, so the caller can answer 404.
+--
+-- One static query per shape of the request, not one query with
+-- "p IS NULL OR …" in it: such a predicate cannot be an index condition, so
+-- the planner walked the newest-first index and filtered, reading every
+-- order for a rare item or for before=1. Each query below is an index range
+-- scan that stops at p_limit rows, whatever the values, in a custom plan or
+-- the generic one plpgsql moves to: orders_pkey without an item, and with
+-- one orders_item_newest_idx, written in its terms (-id) so that it is the
+-- only index that can serve it (schema.sql says why). test/orders_index.sh
+-- checks the plans.
 CREATE OR REPLACE FUNCTION lastitem.orders_json(p_item_id text, p_limit integer,
                                                 p_before bigint)
 RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT CASE
-             WHEN p_item_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM lastitem.items WHERE id = p_item_id)
-             THEN NULL
-             ELSE '{"orders":['
-                  || coalesce((SELECT string_agg(lastitem.order_json(o)::text, ','
-                                                 ORDER BY o.id DESC)
-                                 FROM (SELECT *
-                                         FROM lastitem.orders
-                                        WHERE (p_item_id IS NULL
-                                               OR item_id = p_item_id)
-                                          AND (p_before IS NULL
-                                               OR id < p_before)
-                                        ORDER BY id DESC
-                                        LIMIT p_limit) o), '')
-                  || ']}'
-           END
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    page text;
+BEGIN
+    IF p_item_id IS NULL AND p_before IS NULL THEN
+        SELECT string_agg(lastitem.order_json(o)::text, ',' ORDER BY o.id DESC)
+          INTO page
+          FROM (SELECT * FROM lastitem.orders
+                 ORDER BY id DESC LIMIT p_limit) o;
+    ELSIF p_item_id IS NULL THEN
+        SELECT string_agg(lastitem.order_json(o)::text, ',' ORDER BY o.id DESC)
+          INTO page
+          FROM (SELECT * FROM lastitem.orders
+                 WHERE id < p_before
+                 ORDER BY id DESC LIMIT p_limit) o;
+    ELSE
+        IF NOT EXISTS (SELECT 1 FROM lastitem.items WHERE id = p_item_id) THEN
+            RETURN NULL;
+        END IF;
+        IF p_before IS NULL THEN
+            SELECT string_agg(lastitem.order_json(o)::text, ',' ORDER BY o.id DESC)
+              INTO page
+              FROM (SELECT * FROM lastitem.orders
+                     WHERE item_id = p_item_id
+                     ORDER BY -id LIMIT p_limit) o;
+        ELSE
+            SELECT string_agg(lastitem.order_json(o)::text, ',' ORDER BY o.id DESC)
+              INTO page
+              FROM (SELECT * FROM lastitem.orders
+                     WHERE item_id = p_item_id AND -id > -p_before
+                     ORDER BY -id LIMIT p_limit) o;
+        END IF;
+    END IF;
+    RETURN '{"orders":[' || coalesce(page, '') || ']}';
+END $$;
 
 -- GET /api/orders/{id}: one order, or NULL.
 CREATE OR REPLACE FUNCTION lastitem.order_json_by_id(p_id bigint) RETURNS text

@@ -3,7 +3,8 @@
 -- The database is the only place where a purchase is decided, so the rules
 -- that must never break live here as constraints, not in C:
 --   * stock never goes below zero          (items.quantity CHECK)
---   * an idempotency key buys at most once (orders.idempotency_key UNIQUE)
+--   * an idempotency key buys at most once for its buyer
+--     (orders_buyer_idempotency_key_idx UNIQUE on buyer and key)
 -- and the invariant every test checks,
 --   initial_quantity - quantity = sum(orders.quantity)   for every item,
 -- holds because every stock change and its order row are written in one
@@ -34,11 +35,30 @@ CREATE TABLE IF NOT EXISTS lastitem.orders (
     strategy        text        NOT NULL
                                 CHECK (strategy IN ('pessimistic', 'atomic',
                                                     'optimistic', 'naive')),
-    -- NULL when the client sent no Idempotency-Key; UNIQUE ignores NULLs.
-    idempotency_key text        UNIQUE,
+    -- NULL when the client sent no Idempotency-Key. Unique per buyer, by the
+    -- index below, not by itself.
+    idempotency_key text,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 
--- GET /api/orders?item_id=… reads the newest orders of one item.
-CREATE INDEX IF NOT EXISTS orders_item_id_id_idx
-    ON lastitem.orders (item_id, id DESC);
+-- An Idempotency-Key is its buyer's own. Clients choose keys, and two
+-- buyers who both count theirs from "1" must each get a purchase of their
+-- own, never the other's order as a replay: unique on (buyer, key), and
+-- purchase_replay (strategies.sql) looks a key up by both. UNIQUE ignores
+-- rows whose key is NULL. Earlier schemas made the key unique by itself;
+-- that constraint goes.
+ALTER TABLE lastitem.orders DROP CONSTRAINT IF EXISTS orders_idempotency_key_key;
+CREATE UNIQUE INDEX IF NOT EXISTS orders_buyer_idempotency_key_idx
+    ON lastitem.orders (buyer, idempotency_key);
+
+-- GET /api/orders?item_id=… reads the newest orders of one item
+-- (orders_json in render.sql), and nothing else: an item's orders by -id, so
+-- newest first. On (item_id, id DESC) the planner could also answer
+-- "WHERE item_id = $1 ORDER BY id DESC" from the primary key, newest first,
+-- filtering on item_id; it does when the item looks common, and then walks
+-- every order newer than the item's last one (all of them for an item that
+-- sold well long ago). The primary key cannot give -id order, so it is never
+-- a candidate. Replaces orders_item_id_id_idx of earlier schemas.
+DROP INDEX IF EXISTS lastitem.orders_item_id_id_idx;
+CREATE INDEX IF NOT EXISTS orders_item_newest_idx
+    ON lastitem.orders (item_id, (-id));

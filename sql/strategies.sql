@@ -22,9 +22,11 @@
 --     no WAL, so a stampede on a sold-out item costs the database only reads.
 --     Stock only shrinks between resets, so a read that sees too little is a
 --     true answer at the moment it was read.
---   * An Idempotency-Key is checked first, under an advisory lock on the key,
---     so concurrent requests with one key run one after another and the later
---     ones find the first one's order (purchase_replay).
+--   * An Idempotency-Key is checked first, under an advisory lock on the
+--     buyer and the key, so concurrent requests of one buyer with one key run
+--     one after another and the later ones find the first one's order
+--     (purchase_replay). A key belongs to its buyer: another buyer's request
+--     with the same key is a purchase of its own.
 --
 -- The functions are SECURITY DEFINER: the pool's role may call them but may not
 -- write the tables itself (roles.sql), so no bug in C can sell around them.
@@ -43,11 +45,12 @@ BEGIN
     END IF;
 END $$;
 
--- Finds an earlier purchase made with p_key. Returns NULL when there is none;
--- 'replayed' with the original order when item, quantity and buyer match;
+-- Finds an earlier purchase p_buyer made with p_key. Returns NULL when there
+-- is none; 'replayed' with the original order when item and quantity match;
 -- 'key_reused' when they do not. Takes a transaction-scoped advisory lock on
--- the key, held until the caller commits, so two requests with one key never
--- both pass this check before one of them has written its order.
+-- (buyer, key), held until the caller commits, so two requests of one buyer
+-- with one key never both pass this check before one of them has written its
+-- order. Two pairs that hash alike only wait for each other.
 CREATE OR REPLACE FUNCTION lastitem.purchase_replay(p_item_id text,
                                                     p_quantity integer,
                                                     p_buyer text,
@@ -60,13 +63,15 @@ DECLARE
     r lastitem.purchase_outcome;
 BEGIN
     -- 27753 is 'li': a class of its own so these locks meet no one else's.
-    PERFORM pg_advisory_xact_lock(27753, hashtext(p_key));
-    SELECT * INTO o FROM lastitem.orders WHERE idempotency_key = p_key;
+    -- The pool's buyers hold no control character, so '\n' separates.
+    PERFORM pg_advisory_xact_lock(27753, hashtext(p_buyer || E'\n' || p_key));
+    SELECT * INTO o FROM lastitem.orders
+     WHERE buyer = p_buyer AND idempotency_key = p_key;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
     r.order_id := o.id;
-    IF o.item_id <> p_item_id OR o.quantity <> p_quantity OR o.buyer <> p_buyer THEN
+    IF o.item_id <> p_item_id OR o.quantity <> p_quantity THEN
         r.outcome := 'key_reused';
         RETURN r;
     END IF;

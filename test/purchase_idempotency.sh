@@ -1,6 +1,7 @@
-# purchase_idempotency — an Idempotency-Key buys at most once: a retry gets
-# the original order back, another request under the same key gets 422, and
-# 20 concurrent requests with one key make exactly one order.
+# purchase_idempotency — an Idempotency-Key buys at most once for its buyer:
+# a retry gets the original order back, another request of that buyer under
+# the same key gets 422, and 20 concurrent requests with one key make exactly
+# one order.
 . "$LI_SRCDIR/test/lib.sh"
 
 test_stack_up --workers 4
@@ -29,12 +30,19 @@ is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE idempotency_key = 'o
 snapshot=$(db_snapshot)
 post_json /api/items/golden-ticket/purchase '{"buyer":"ana","quantity":1}' -H 'Idempotency-Key: order-ana-1'
 is "$HTTP_STATUS/$(body_json .code)" 422/idempotency_key_reused "another quantity: 422"
-post_json /api/items/golden-ticket/purchase '{"buyer":"bob","quantity":2}' -H 'Idempotency-Key: order-ana-1'
-is "$HTTP_STATUS/$(body_json .code)" 422/idempotency_key_reused "another buyer: 422"
 post_json /api/items/launch-hoodie/purchase '{"buyer":"ana","quantity":2}' -H 'Idempotency-Key: order-ana-1'
 is "$HTTP_STATUS/$(body_json .code)" 422/idempotency_key_reused "another item: 422"
 is "$(header Content-Type)" application/problem+json "  … as problem+json"
 is "$(db_snapshot)" "$snapshot" "422s change nothing"
+
+# ---- the same key from another buyer: that buyer's own purchase
+# (test/purchase_idempotency_buyer.sh has the rest)
+post_json /api/items/golden-ticket/purchase '{"buyer":"bob","quantity":2}' -H 'Idempotency-Key: order-ana-1'
+is "$HTTP_STATUS/$(header Idempotent-Replayed)/$(body_json .order.buyer)" 201//bob \
+    "another buyer with the same key: a purchase of bob's own"
+[ "$(body_json .order.id)" != "$first" ]
+ok $? "  … not ana's order"
+is "$(stock golden-ticket)" 1 "  … 2 more taken"
 
 # ---- the key of another strategy still replays (the order is what counts)
 post_json /api/items/golden-ticket/purchase '{"buyer":"ana","quantity":2,"strategy":"atomic"}' -H 'Idempotency-Key: order-ana-1'

@@ -38,6 +38,11 @@ static const char usage[] =
 "  --backlog N              listen backlog (default 4096)\n"
 "  --drain-timeout SECONDS  on SIGTERM, how long in-flight requests may\n"
 "                           take before workers are killed (default 10)\n"
+"  --lock-timeout MS        a database call that waits this long for a lock\n"
+"                           is given up: 503 (default 2000)\n"
+"  --statement-timeout MS   a database call that runs this long is given up:\n"
+"                           503 (default 10000); keep both below nginx's\n"
+"                           fastcgi_read_timeout (30 s)\n"
 "  --help, --version\n";
 
 int
@@ -111,7 +116,8 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
     size_t errlen)
 {
 	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
-	    OPT_VERSION, OPT_METRICS_LISTEN };
+	    OPT_VERSION, OPT_METRICS_LISTEN, OPT_LOCK_TIMEOUT,
+	    OPT_STATEMENT_TIMEOUT };
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
@@ -122,6 +128,9 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 		{ "db", required_argument, NULL, 'd' },
 		{ "backlog", required_argument, NULL, OPT_BACKLOG },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+		{ "statement-timeout", required_argument, NULL,
+		    OPT_STATEMENT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -136,6 +145,8 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 	cfg->backlog = 4096;
 	cfg->default_strategy = STRATEGY_PESSIMISTIC;
 	cfg->drain_seconds = 10;
+	cfg->lock_timeout_ms = API_LOCK_TIMEOUT_MS_DEF;
+	cfg->statement_timeout_ms = API_STATEMENT_TIMEOUT_MS_DEF;
 	cfg->conninfo = (env = getenv("DATABASE_URL")) != NULL ? env : "";
 
 	optind = 1;
@@ -183,6 +194,20 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 				return LI_ERROR;
 			}
 			cfg->drain_seconds = (int)n;
+			break;
+		case OPT_LOCK_TIMEOUT:
+		case OPT_STATEMENT_TIMEOUT:
+			/* 0 would mean "wait for ever" to PostgreSQL. */
+			if ((n = option_number(optarg, 1, API_TIMEOUT_MS_MAX)) < 0) {
+				snprintf(err, errlen, "--%s takes 1 to %d (ms)",
+				    c == OPT_LOCK_TIMEOUT ? "lock-timeout" :
+				    "statement-timeout", API_TIMEOUT_MS_MAX);
+				return LI_ERROR;
+			}
+			if (c == OPT_LOCK_TIMEOUT)
+				cfg->lock_timeout_ms = (int)n;
+			else
+				cfg->statement_timeout_ms = (int)n;
 			break;
 		case 'h':
 			fputs(usage, stdout);

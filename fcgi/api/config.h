@@ -11,6 +11,17 @@
 
 #define API_ADMIN_TOKEN_MAX 1024
 
+/*
+ * How long one database call may wait for a lock, and run in all, before the
+ * server gives it up and the request is a 503. Both well below nginx's
+ * fastcgi_read_timeout (30 s in nginx/lastitem.conf.in), so a worker answers
+ * a client that is still there, and is free again, instead of waiting on a
+ * row lock that someone holds for as long as they like.
+ */
+#define API_LOCK_TIMEOUT_MS_DEF       2000
+#define API_STATEMENT_TIMEOUT_MS_DEF  10000
+#define API_TIMEOUT_MS_MAX            600000
+
 struct api_config {
 	int workers;                   /* --workers */
 	const char *listen;            /* --listen: unix path or host:port */
@@ -20,6 +31,8 @@ struct api_config {
 	int allow_unsafe;              /* --allow-unsafe */
 	const char *conninfo;          /* --db, DATABASE_URL, or "" for PG* */
 	int drain_seconds;             /* --drain-timeout */
+	int lock_timeout_ms;           /* --lock-timeout */
+	int statement_timeout_ms;      /* --statement-timeout */
 	char admin_token[API_ADMIN_TOKEN_MAX + 1]; /* "" when reset is open */
 	size_t admin_token_len;
 };

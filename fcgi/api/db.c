@@ -10,7 +10,10 @@
  *
  * Every statement is prepared once per connection. Prepared statements live
  * in the server session, so after a reconnect they are prepared again before
- * the connection is used.
+ * the connection is used. So are lock_timeout and statement_timeout: a call
+ * that waits on a row lock someone holds (a psql session, a stuck
+ * transaction) is given up by the server after --lock-timeout, and answered
+ * 503, instead of holding the worker past nginx's patience.
  *
  * When the database goes away (restart, pg_terminate_backend, network) the
  * worker does not die: it drops the connection, answers 503 for as long as
@@ -97,6 +100,54 @@ db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 	db->backoff_ms = BACKOFF_MIN_MS;
 	db->metrics = metrics;
 	now(&db->down_since);         /* "down" until the first connection */
+}
+
+void
+db_set_timeouts(struct db *db, int lock_timeout_ms, int statement_timeout_ms)
+{
+	db->lock_timeout_ms = lock_timeout_ms;
+	db->statement_timeout_ms = statement_timeout_ms;
+}
+
+/* Sets the session's timeouts. Returns LI_OK or LI_ERROR (logged). */
+static int
+db_apply_timeouts(struct db *db)
+{
+	char lock[16], statement[16];
+	const char *params[2] = { lock, statement };
+	PGresult *res;
+	int ok;
+
+	if (db->lock_timeout_ms <= 0 && db->statement_timeout_ms <= 0)
+		return LI_OK;
+	/* "0" leaves the server's own setting (no limit) in force. */
+	snprintf(lock, sizeof(lock), "%d", db->lock_timeout_ms > 0 ?
+	    db->lock_timeout_ms : 0);
+	snprintf(statement, sizeof(statement), "%d",
+	    db->statement_timeout_ms > 0 ? db->statement_timeout_ms : 0);
+	res = PQexecParams(db->conn, "SELECT set_config('lock_timeout', $1, false), "
+	    "set_config('statement_timeout', $2, false)", 2, NULL, params, NULL,
+	    NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		log_error("cannot set the timeouts: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return ok ? LI_OK : LI_ERROR;
+}
+
+/*
+ * The server gave the statement up: it waited longer than lock_timeout
+ * (55P03 lock_not_available) or ran longer than statement_timeout (57014
+ * query_canceled; the pool never cancels a statement itself).
+ */
+static int
+db_given_up(const PGresult *res)
+{
+	const char *state = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state != NULL &&
+	    (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0);
 }
 
 /* The server's goodbye is kept for db_lost()'s line (pq_notice.h). */
@@ -231,7 +282,7 @@ db_ready(struct db *db)
 	}
 	db->goodbye[0] = '\0';
 	(void)PQsetNoticeReceiver(db->conn, db_on_notice, db);
-	if (db_prepare_all(db) != LI_OK)
+	if (db_apply_timeouts(db) != LI_OK || db_prepare_all(db) != LI_OK)
 		goto fail;
 	if (db->ever_connected) {
 		if (db->metrics != NULL)
@@ -266,9 +317,18 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
 		if (PQstatus(db->conn) == CONNECTION_OK) {
-			/* A statement error; the connection is fine. */
-			log_error("%s failed: %s", statements[stmt].name,
-			    res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+			/* A statement error, rolled back; the connection is
+			 * fine. A timeout is the load, not a bug: a warning. */
+			if (db_given_up(res))
+				log_warn("%s given up (lock_timeout %d ms, "
+				    "statement_timeout %d ms): %s",
+				    statements[stmt].name, db->lock_timeout_ms,
+				    db->statement_timeout_ms,
+				    PQresultErrorMessage(res));
+			else
+				log_error("%s failed: %s", statements[stmt].name,
+				    res ? PQresultErrorMessage(res) :
+				    PQerrorMessage(db->conn));
 			PQclear(res);
 			return NULL;
 		}

@@ -46,10 +46,21 @@ struct db {
 	unsigned long failures;       /* attempts failed during this outage */
 	struct timespec logged_at;    /* the last "cannot connect" line */
 	struct api_metrics *metrics;  /* counts reconnects; may be NULL */
+	int lock_timeout_ms;          /* set on every connection; 0: the */
+	int statement_timeout_ms;     /* server's own (db_set_timeouts) */
 	char goodbye[256];            /* the server's FATAL before it hung up */
 };
 
 void db_init(struct db *db, const char *conninfo, struct api_metrics *metrics);
+
+/*
+ * The lock_timeout and statement_timeout of every connection from now on
+ * (config.h says why). A call the server gives up for either is a failed
+ * call like any other (db_exec returns NULL: 503), rolled back, on a
+ * connection that stays usable.
+ */
+void db_set_timeouts(struct db *db, int lock_timeout_ms,
+    int statement_timeout_ms);
 
 /*
  * Makes sure there is a usable connection with every statement prepared.

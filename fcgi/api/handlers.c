@@ -148,8 +148,9 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		snprintf(detail, sizeof(detail), "no item %s", item_id);
 		break;
 	case PURCHASE_KEY_REUSED:
-		snprintf(detail, sizeof(detail), "this Idempotency-Key bought order "
-		    "%lld, with another item, quantity or buyer", r->order_id);
+		snprintf(detail, sizeof(detail), "this buyer's Idempotency-Key "
+		    "bought order %lld, with another item or quantity",
+		    r->order_id);
 		break;
 	case PURCHASE_CONTENTION:
 		snprintf(detail, sizeof(detail), "gave up on %s after %d attempts; "

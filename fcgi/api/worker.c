@@ -182,6 +182,7 @@ api_worker_run(const struct api_config *cfg, int listen_fd,
 		(void)prctl(PR_SET_NAME, "lastitem-scrape");
 
 	db_init(&db, cfg->conninfo, metrics);
+	db_set_timeouts(&db, cfg->lock_timeout_ms, cfg->statement_timeout_ms);
 	if (!scrape_only)
 		(void)db_ready(&db);  /* connect now; on failure, at the first request */
 	ctx.cfg = cfg;
