@@ -10,8 +10,10 @@
 #     or whose Origin is not the request's own scheme://host:port, is 403
 #     problem+json, code forbidden, and changes nothing, even with the
 #     right type; reads (GET, HEAD) from anywhere still answer.
-#   * The page's own requests (same Origin, same-origin, same-site, none)
-#     and clients that send neither header (curl, scripts) go through.
+#   * The page's own requests (same Origin, same-origin, same-site, none;
+#     an https Origin when a TLS proxy in front says X-Forwarded-Proto:
+#     https) and clients that send neither header (curl, scripts) go
+#     through.
 # Reset is open in this stack (no admin token), as in `make run` without one:
 # the worst case, where a form could otherwise empty the shop's orders.
 . "$LI_SRCDIR/test/lib.sh"
@@ -91,6 +93,9 @@ http POST "$PURCHASE" -H 'Content-Type: application/json' -H 'Sec-Fetch-Site: no
 is "$HTTP_STATUS" 201 "no body with application/json, Sec-Fetch-Site: none: 201"
 is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer = 'anonymous'")" 1 \
     "… one order of anonymous in the database"
+post_json "$PURCHASE" '{"buyer":"behind-tls"}' -H "Origin: https://${SELF#http://}" \
+    -H 'X-Forwarded-Proto: https'
+is "$HTTP_STATUS" 201 "behind a TLS proxy (X-Forwarded-Proto: https), the https Origin: 201"
 post_json "$PURCHASE" '{"buyer":"localhost"}' \
     -H "Host: localhost:${SELF##*:}" -H "Origin: http://localhost:${SELF##*:}"
 is "$HTTP_STATUS" 201 "Origin matching another Host the same server answers to: 201"
