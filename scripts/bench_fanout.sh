@@ -244,7 +244,7 @@ phase_lastitem() {
         --mem "nginx=$(nginx_pids "$NGINX_PID")" --mem "daemon=$EVENTS_PID" \
         --mem "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")" \
         --mem "pool=$(tree_pids "$POOL_PID")"
-    "$CURL" -s "$STACK_URL/api/events/metrics" >"$OUT/lastitem-$n.$r.metrics" || true
+    "$CURL" -s "$STACK_METRICS_URL/api/events/metrics" >"$OUT/lastitem-$n.$r.metrics" || true
     log_limits "$STACK_DIR/nginx/error.log" >"$OUT/lastitem-$n.$r.limits"
     nginx_stop
     events_stop

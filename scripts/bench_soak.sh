@@ -56,13 +56,14 @@ PORT=$(stack_free_port) || { echo "bench_soak: no free port" >&2; exit 1; }
 nginx_start "$PORT"
 
 # A clean sale: no orders, the item at $SOAK_STOCK (initial and left).
-code=$("$CURL" -s -o "$OUT/reset.json" -w '%{http_code}' -X POST "$STACK_URL/api/reset")
+code=$("$CURL" -s -o "$OUT/reset.json" -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' "$STACK_URL/api/reset")
 [ "$code" = 200 ] || { echo "bench_soak: reset answered $code" >&2; exit 1; }
 stack_sql "UPDATE lastitem.items SET quantity = $SOAK_STOCK, initial_quantity = $SOAK_STOCK
             WHERE id = '$ITEM'" >/dev/null
 
 metric() {
-    "$CURL" -s --max-time 10 "$STACK_URL/api/events/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+    "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 rss_kb() {
     awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
@@ -101,7 +102,7 @@ field() { echo "$LINE" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; ex
 # The pages have left: the daemon streams to no one, and its only
 # connection is the metrics request asking; then it settles.
 gone() {
-    "$CURL" -s --max-time 10 "$STACK_URL/api/events/metrics" >"$OUT/left.txt" || return 1
+    "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" >"$OUT/left.txt" || return 1
     LEFT=$(awk '$1 == "lastitem_events_clients" { c = $2 } $1 == "lastitem_events_connections" { n = $2 }
                 END { print c + 0 " streams, " n - 1 " other connections" }' "$OUT/left.txt")
     [ "$LEFT" = "0 streams, 0 other connections" ]
@@ -113,7 +114,7 @@ done
 sleep 2
 DAEMON_AFTER=$(rss_kb "$EVENTS_PID")
 ELAPSED=$(( $(date +%s) - START ))
-"$CURL" -s "$STACK_URL/api/events/metrics" >"$OUT/metrics.txt" || true
+"$CURL" -s "$STACK_METRICS_URL/api/events/metrics" >"$OUT/metrics.txt" || true
 
 # The database's own word.
 DB_ORDERS=$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE item_id = '$ITEM'")

@@ -4,13 +4,20 @@
 # is kept between runs), unless DATABASE_URL or PGHOST/PGDATABASE point at a
 # server of yours; the schema and demo data loaded (harmless when loaded
 # again); the pool with --allow-unsafe, so the naive strategy can show the
-# bug; the event daemon; nginx on $PORT (8080). While it runs it watches its processes and
+# bug; the event daemon; nginx on $PORT (8080), and its metrics server on
+# $METRICS_HOST:$METRICS_PORT (127.0.0.1, $PORT + 1). While it runs it watches its processes and
 # restarts any that dies, saying so. Ctrl-C stops everything it started.
 set -u
 . "$LI_SRCDIR/scripts/stack.sh"
 
 PORT=${PORT:-8080}
 HOST=${HOST:-127.0.0.1}
+# The metrics (/api/metrics, /api/events/metrics) are for the operator: on
+# an address of their own, loopback unless said otherwise; the public door
+# answers them 404.
+METRICS_HOST=${METRICS_HOST:-127.0.0.1}
+METRICS_PORT=${METRICS_PORT:-$((PORT + 1))}
+STACK_METRICS_LISTEN=$METRICS_HOST:$METRICS_PORT
 RUN_DIR=${RUN_DIR:-$LI_BUILDDIR/run}
 
 say() {
@@ -77,6 +84,8 @@ cat <<BANNER
   lastitem is up:  $url/
   API:             $url/api/items
   live events:     curl -N $url/api/events   ($limit_note)
+  metrics:         curl $STACK_METRICS_URL/api/metrics   and $STACK_METRICS_URL/api/events/metrics
+                   (not on the public door; METRICS_HOST, METRICS_PORT)
   stampede:        $stampede        (from $LI_SRCDIR)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note

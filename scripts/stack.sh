@@ -257,9 +257,17 @@ events_stop() {
 # EVENTS_PER_ADDRESS: event streams one client address may hold open at once
 # (default 256; 0 = no limit; nginx takes at most 65535). STACK_PUBLIC_DIR:
 # the page's directory, when not the source tree's public/ (a test's copy).
+# STACK_METRICS_LISTEN: host:port of the metrics server (/api/metrics,
+# /api/events/metrics), 127.0.0.1 and a free port unless set; the public
+# door answers those 404. Sets STACK_URL and STACK_METRICS_URL.
 nginx_start() {
     local port=$1 host=${2:-127.0.0.1} dir=$STACK_DIR/nginx user_line=
     local per_address=${EVENTS_PER_ADDRESS:-256} events_limit
+    local metrics_listen=${STACK_METRICS_LISTEN:-}
+    if [ -z "$metrics_listen" ]; then
+        metrics_listen=127.0.0.1:$(stack_free_port) ||
+            stack_die "no free port for the metrics server"
+    fi
     mkdir -p "$dir/tmp"
     [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
     case $per_address in
@@ -280,11 +288,13 @@ nginx_start() {
         -e "s|@METRICS_SOCKET@|$STACK_METRICS_SOCK|" \
         -e "s|@EVENTS_ADDR@|unix:$STACK_EVENTS_SOCK:|" \
         -e "s|@EVENTS_LIMIT@|$events_limit|" \
+        -e "s|@METRICS_LISTEN@|$metrics_listen|" \
         "$LI_SRCDIR/nginx/lastitem.conf.in" >"$dir/nginx.conf"
     "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
         >>"$STACK_DIR/nginx.log" 2>&1 &
     NGINX_PID=$!
     STACK_URL=http://$host:$port
+    STACK_METRICS_URL=http://$metrics_listen
     local i
     for i in $(seq 1 100); do
         # Ours must be alive too: an answer could come from someone else.

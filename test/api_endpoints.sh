@@ -98,17 +98,17 @@ is "$HTTP_STATUS/$(body_json .code)" 404/not_found "orders of an unknown item: 4
 
 # ---- reset
 before=$(db_snapshot)
-http POST /api/reset
+http POST /api/reset -H 'Content-Type: application/json'
 is "$HTTP_STATUS/$(body_json .code)" 401/unauthorized "reset without the token: 401"
 header WWW-Authenticate | grep -q '^Bearer'
 ok $? "401 says Bearer"
-http POST /api/reset -H "Authorization: Bearer wrong-$TOKEN"
+http POST /api/reset -H 'Content-Type: application/json' -H "Authorization: Bearer wrong-$TOKEN"
 is "$HTTP_STATUS" 401 "a wrong token: 401"
-http POST /api/reset -H "Authorization: Basic $TOKEN"
+http POST /api/reset -H 'Content-Type: application/json' -H "Authorization: Basic $TOKEN"
 is "$HTTP_STATUS" 401 "the token in another scheme: 401"
 is "$(db_snapshot)" "$before" "refused resets change nothing"
 
-http POST /api/reset -H "Authorization: Bearer $TOKEN"
+http POST /api/reset -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN"
 is "$HTTP_STATUS" 200 "reset with the token"
 is "$(body_json '[.items[] | .quantity == .initial_quantity] | all')" true "every item back to its initial stock"
 is "$(body_json '.items[] | select(.id == "charizard-1st-ed") | .version')" 3 "reset is a change: version 3"

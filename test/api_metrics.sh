@@ -12,10 +12,10 @@
 #     reconnects. Both are logged, one line each, with a timestamp and level.
 #   * Out of band: with every worker blocked in the database (behind a row
 #     lock held from psql) and more purchases queued behind them, a scrape
-#     through nginx still answers within 2 s, from the scrape worker of
-#     --metrics-listen, and does not yet count the blocked purchases; once
-#     the lock is released it does. That socket serves nothing else, and its
-#     worker is restarted like the others.
+#     through nginx's metrics server still answers within 2 s, from the
+#     scrape worker of --metrics-listen, and does not yet count the blocked
+#     purchases; once the lock is released it does. That socket serves
+#     nothing else, and its worker is restarted like the others.
 . "$LI_SRCDIR/test/lib.sh"
 
 WORKERS=3
@@ -24,7 +24,7 @@ METRICS=$TEST_DIR/metrics
 
 # scrape: fetches the metrics into $METRICS.
 scrape() {
-    "$CURL" -s --max-time 10 -o "$METRICS" "$BASE_URL/api/metrics"
+    "$CURL" -s --max-time 10 -o "$METRICS" "$METRICS_URL/api/metrics"
 }
 
 # m SAMPLE: the value of one sample of the last scrape ("0" when absent:
@@ -51,8 +51,17 @@ lint() {
     grep -Ev '^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+$|^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram)$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [0-9]+(\.[0-9]+)?$' "$1"
 }
 
+# The metrics are on nginx's metrics server (127.0.0.1, a port of their
+# own), not the public door: test/metrics_private.sh.
+metrics_http() {
+    local base=$BASE_URL
+    BASE_URL=$METRICS_URL
+    http "$@"
+    BASE_URL=$base
+}
+
 # ------------------------------------------------------------ the format
-http GET /api/metrics
+metrics_http GET /api/metrics
 is "$HTTP_STATUS" 200 "GET /api/metrics answers 200"
 is "$(header Content-Type)" "text/plain; version=0.0.4; charset=utf-8" \
     "as Prometheus text 0.0.4"
@@ -83,9 +92,9 @@ started=$(m lastitem_api_start_time_seconds)
 [ "$started" -le "$now" ] && [ "$started" -gt $((now - 600)) ]
 ok $? "start_time_seconds is a moment of the last minutes ($started)"
 
-http HEAD /api/metrics
+metrics_http HEAD /api/metrics
 is "$HTTP_STATUS" 200 "HEAD /api/metrics answers 200"
-http POST /api/metrics
+metrics_http POST /api/metrics
 is "$HTTP_STATUS" 405 "POST /api/metrics answers 405"
 is "$(header Allow)" "GET, HEAD" "with Allow: GET, HEAD"
 is "$(body_json .code)" method_not_allowed "as problem+json method_not_allowed"
@@ -284,7 +293,7 @@ ok $? "all $WORKERS workers wait on the row lock, $((BLOCKED - WORKERS)) more pu
 sleep 0.5   # let the queued ones reach the pool's socket
 rm -f "$METRICS"   # a scrape that times out must not leave an old one
 start=$(date +%s%N)
-code=$("$CURL" -s --max-time 2 -o "$METRICS" -w '%{http_code}' "$BASE_URL/api/metrics")
+code=$("$CURL" -s --max-time 2 -o "$METRICS" -w '%{http_code}' "$METRICS_URL/api/metrics")
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 diag "the scrape took $took ms"
 is "$code" 200 "with every worker blocked, GET /api/metrics answers 200 within 2 s"

@@ -39,7 +39,7 @@ streaming() {  # streaming N BASE: the daemon at BASE streams to N clients
 }
 wait_until 20 sse_has normal_nginx snapshot && wait_until 20 sse_has normal_direct snapshot
 ok $? "the normal clients have their snapshots"
-wait_until 20 streaming 2 "$BASE_URL" && wait_until 20 streaming 2 "$DIRECT"
+wait_until 20 streaming 2 "$METRICS_URL" && wait_until 20 streaming 2 "$DIRECT"
 ok $? "each daemon streams to two clients: a normal one and one that never reads"
 is "$(cat "$TEST_DIR/stall_direct.out" "$TEST_DIR/stall_nginx.out" | paste -sd' ')" \
     "stalled stalled" "the stalled clients are connected and not reading"

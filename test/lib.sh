@@ -128,6 +128,7 @@ full_page_writes = off"
     pool_start --drain-timeout 5 "$@"
     nginx_start "$("$LI_BUILDDIR/test/freeport")"
     BASE_URL=$STACK_URL
+    METRICS_URL=$STACK_METRICS_URL   # /api/metrics, /api/events/metrics
 }
 
 # wait_until SECONDS COMMAND…: polls COMMAND every 0.05 s until it succeeds;
@@ -239,9 +240,10 @@ test_events_up() {
 }
 
 # events_metric NAME [BASE]: one value of the daemon's metrics, read through
-# nginx or from BASE (another daemon's http://host:port).
+# nginx's metrics server (of the nginx started last) or from BASE (another
+# daemon's http://host:port).
 events_metric() {
-    "$CURL" -s --max-time 10 "${2:-$BASE_URL}/api/events/metrics" |
+    "$CURL" -s --max-time 10 "${2:-$STACK_METRICS_URL}/api/events/metrics" |
         awk -v n="$1" '$1 == n { print $2 }'
 }
 

@@ -80,7 +80,7 @@ post_json /api/items/charizard-1st-ed/purchase '{"buyer":"cy"}' -H 'Idempotency-
 is "$HTTP_STATUS" 201 "cy buys the last item"
 post_json /api/items/charizard-1st-ed/purchase '{"buyer":"dee"}' -H 'Idempotency-Key: dee-1'
 is "$HTTP_STATUS/$(body_json .code)" 409/sold_out "dee is too late"
-http POST /api/reset
+http POST /api/reset -H 'Content-Type: application/json'
 is "$HTTP_STATUS" 200 "reset"
 post_json /api/items/charizard-1st-ed/purchase '{"buyer":"dee"}' -H 'Idempotency-Key: dee-1'
 is "$HTTP_STATUS" 201 "after a reset dee's retry with the same key buys"

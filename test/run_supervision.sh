@@ -16,7 +16,11 @@ TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mkte
 chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
 RUN_DIR=$TEST_DIR/run
 PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+METRICS_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
 BASE_URL=http://127.0.0.1:$PORT
+# Where events_db_up (test/lib.sh) reads the daemon's metrics: nginx's
+# metrics server, which make run puts on METRICS_PORT.
+STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
 RUN_LOG=$TEST_DIR/run.out
 
 # pids_of_run: every process still running whose command line names our run
@@ -82,10 +86,12 @@ all_gone() {  # all_gone PID…: none of them runs any more (a zombie is gone)
 }
 
 # ------------------------------------------------------------ start
-PORT=$PORT RUN_DIR=$RUN_DIR "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$RUN_LOG" 2>&1 &
+PORT=$PORT METRICS_PORT=$METRICS_PORT RUN_DIR=$RUN_DIR "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$RUN_LOG" 2>&1 &
 RUN_PID=$!
 wait_until 90 logged "lastitem is up" || bail "make run did not start"
 ok 0 "make run starts (port $PORT, run directory $RUN_DIR)"
+grep -q "metrics: .*$STACK_METRICS_URL/api/metrics" "$RUN_LOG"
+ok $? "it says where the metrics are ($STACK_METRICS_URL)"
 wait_until 30 buy_ok
 ok $? "it sells"
 wait_until 30 events_ok

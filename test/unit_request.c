@@ -271,8 +271,17 @@ test_headers(void)
 	is_int(request_idempotency_key(key, NULL, 0), PROBLEM_BAD_REQUEST,
 	    "256-character key is 400");
 
-	is_int(request_content_type(NULL, 0, NULL, 0), PROBLEM_NONE,
-	    "no body needs no type");
+	is_int(request_content_type(NULL, 0, NULL, 0),
+	    PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+	    "no body still needs the type (a cross-site form sends none)");
+	is_int(request_content_type("", 0, NULL, 0),
+	    PROBLEM_UNSUPPORTED_MEDIA_TYPE, "an empty type is none");
+	is_int(request_content_type("application/json", 0, NULL, 0),
+	    PROBLEM_NONE, "no body with application/json");
+	is_int(request_content_type("text/plain", 0, NULL, 0),
+	    PROBLEM_UNSUPPORTED_MEDIA_TYPE, "no body, text/plain is 415");
+	is_int(request_content_type("application/x-www-form-urlencoded", 0,
+	    NULL, 0), PROBLEM_UNSUPPORTED_MEDIA_TYPE, "a form's type is 415");
 	is_int(request_content_type("application/json", 2, NULL, 0),
 	    PROBLEM_NONE, "application/json");
 	is_int(request_content_type("Application/JSON; charset=utf-8", 2, NULL, 0),
@@ -320,6 +329,91 @@ test_headers(void)
 	ok(request_length_too_large("99999999999999999999999"),
 	    "a length past 2^63 is too many");
 	ok(!request_length_too_large("-1"), "a negative length is left to the read");
+}
+
+/* request_same_origin for a POST to a server at http://shop:8080. */
+static enum problem_code
+same_origin(const char *fetch_site, const char *origin)
+{
+	return request_same_origin("POST", fetch_site, origin, "http",
+	    "shop:8080", NULL, 0);
+}
+
+static void
+test_same_origin(void)
+{
+	char detail[128];
+
+	ok(request_method_safe("GET") && request_method_safe("HEAD"),
+	    "GET and HEAD only read");
+	ok(!request_method_safe("POST") && !request_method_safe("DELETE") &&
+	    !request_method_safe("get") && !request_method_safe(NULL),
+	    "POST, DELETE, a lower-case get and no method change things");
+
+	is_int(same_origin(NULL, NULL), PROBLEM_NONE,
+	    "neither header (curl, a script): passes");
+	is_int(same_origin("same-origin", "http://shop:8080"), PROBLEM_NONE,
+	    "the page itself passes");
+	is_int(same_origin("same-site", NULL), PROBLEM_NONE, "same-site passes");
+	is_int(same_origin("none", NULL), PROBLEM_NONE,
+	    "none (typed by the user) passes");
+	is_int(same_origin("cross-site", NULL), PROBLEM_FORBIDDEN,
+	    "Sec-Fetch-Site: cross-site is 403");
+	is_int(same_origin("Cross-Site", "http://shop:8080"), PROBLEM_FORBIDDEN,
+	    "cross-site in any case, even with a matching Origin, is 403");
+	is_int(request_same_origin("POST", "cross-site", NULL, "http", "shop:8080",
+	    detail, sizeof(detail)), PROBLEM_FORBIDDEN, "with a detail");
+	ok(strstr(detail, "cross-site requests are refused") != NULL,
+	    "the detail says cross-site requests are refused");
+	is_int(request_same_origin("GET", "cross-site", "https://evil.example",
+	    "http", "shop:8080", NULL, 0), PROBLEM_NONE,
+	    "a GET from another site only reads: passes");
+	is_int(request_same_origin("HEAD", "cross-site", NULL, "http",
+	    "shop:8080", NULL, 0), PROBLEM_NONE, "so does a HEAD");
+	is_int(request_same_origin("DELETE", NULL, "https://evil.example",
+	    "http", "shop:8080", NULL, 0), PROBLEM_FORBIDDEN,
+	    "any other method is checked too");
+
+	is_int(same_origin(NULL, "https://evil.example"), PROBLEM_FORBIDDEN,
+	    "another site's Origin is 403");
+	is_int(same_origin(NULL, "http://shop:8081"), PROBLEM_FORBIDDEN,
+	    "another port is another origin");
+	is_int(same_origin(NULL, "https://shop:8080"), PROBLEM_FORBIDDEN,
+	    "another scheme is another origin");
+	is_int(same_origin(NULL, "http://shop"), PROBLEM_FORBIDDEN,
+	    "no port is port 80, not 8080");
+	is_int(same_origin(NULL, "http://shop:8080.evil.example"),
+	    PROBLEM_FORBIDDEN, "a longer host with ours as its prefix is 403");
+	is_int(same_origin(NULL, "http://evil.shop:8080"), PROBLEM_FORBIDDEN,
+	    "a subdomain is another origin");
+	is_int(same_origin(NULL, "http://shop:8080/"), PROBLEM_FORBIDDEN,
+	    "a path is not part of an origin");
+	is_int(same_origin(NULL, "http://user@shop:8080"), PROBLEM_FORBIDDEN,
+	    "nor a user");
+	is_int(same_origin(NULL, "null"), PROBLEM_FORBIDDEN,
+	    "Origin: null (a sandboxed frame, a file) is 403");
+	is_int(same_origin(NULL, ""), PROBLEM_FORBIDDEN, "an empty Origin is 403");
+	is_int(same_origin(NULL, "HTTP://SHOP:8080"), PROBLEM_NONE,
+	    "scheme and host compare in any case");
+	is_int(request_same_origin("POST", NULL, "http://shop:8080", "http", NULL,
+	    NULL, 0), PROBLEM_FORBIDDEN, "an Origin and no Host cannot match");
+	is_int(request_same_origin("POST", NULL, "http://shop:8080", NULL,
+	    "shop:8080", NULL, 0), PROBLEM_NONE, "no scheme means http");
+
+	is_int(request_same_origin("POST", NULL, "http://shop", "http", "shop:80",
+	    NULL, 0), PROBLEM_NONE, "http: a default port on the Host only");
+	is_int(request_same_origin("POST", NULL, "http://shop:80", "http", "shop",
+	    NULL, 0), PROBLEM_NONE, "http: a default port on the Origin only");
+	is_int(request_same_origin("POST", NULL, "https://shop", "https",
+	    "shop:443", NULL, 0), PROBLEM_NONE, "https: port 443 is the default");
+	is_int(request_same_origin("POST", NULL, "https://shop", "https",
+	    "shop:80", NULL, 0), PROBLEM_FORBIDDEN, "https: port 80 is not");
+	is_int(request_same_origin("POST", NULL, "http://[::1]:8080", "http",
+	    "[::1]:8080", NULL, 0), PROBLEM_NONE, "an IPv6 literal matches");
+	is_int(request_same_origin("POST", NULL, "http://[::1]", "http",
+	    "[::1]:80", NULL, 0), PROBLEM_NONE, "… with its default port left out");
+	is_int(request_same_origin("POST", NULL, "http://[::1]", "http",
+	    "[::1]:8080", NULL, 0), PROBLEM_FORBIDDEN, "… but not another port");
 }
 
 static void
@@ -409,6 +503,7 @@ main(void)
 	test_purchase_body();
 	test_reset_body();
 	test_headers();
+	test_same_origin();
 	test_orders_query();
 	test_problem_and_response();
 	return tap_done();

@@ -173,11 +173,8 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 	enum problem_code rc;
 	enum strategy s;
 
-	rc = request_content_type(req->content_type, req->body_len, detail,
+	rc = request_idempotency_key(req->idempotency_key, detail,
 	    sizeof(detail));
-	if (rc == PROBLEM_NONE)
-		rc = request_idempotency_key(req->idempotency_key, detail,
-		    sizeof(detail));
 	if (rc == PROBLEM_NONE)
 		rc = request_purchase_body(req->body, req->body_len, &body, detail,
 		    sizeof(detail));
@@ -228,11 +225,8 @@ handle_reset(struct handler_ctx *ctx, const struct http_request *req,
 		    "reset needs Authorization: Bearer <admin token>");
 		return;
 	}
-	rc = request_content_type(req->content_type, req->body_len, detail,
+	rc = request_reset_body(req->body, req->body_len, &body, detail,
 	    sizeof(detail));
-	if (rc == PROBLEM_NONE)
-		rc = request_reset_body(req->body, req->body_len, &body, detail,
-		    sizeof(detail));
 	if (rc != PROBLEM_NONE) {
 		response_problem(resp, rc, detail);
 		return;
@@ -315,6 +309,40 @@ static route_handler *const handlers[ROUTE_COUNT] = {
 #undef ROUTE_HANDLER
 };
 
+/*
+ * What any request that changes something must pass before its handler, so
+ * before anything touches the database: it must come from this site's own
+ * page or from no browser at all (403), its body must fit (413), and it
+ * must say application/json even with no body (415), which no HTML form on
+ * another site can. Returns 1 with resp filled when the request is refused.
+ */
+static int
+refused_state_change(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route *rt, struct response *resp)
+{
+	char detail[DETAIL_MAX];
+	enum problem_code rc;
+
+	rc = request_same_origin(req->method, req->sec_fetch_site, req->origin,
+	    req->scheme, req->host, detail, sizeof(detail));
+	if (rc == PROBLEM_NONE && req->body_too_large) {
+		rc = PROBLEM_PAYLOAD_TOO_LARGE;
+		snprintf(detail, sizeof(detail), "a request body may be at most %d "
+		    "bytes", LI_BODY_MAX);
+	}
+	if (rc == PROBLEM_NONE && !request_method_safe(req->method))
+		rc = request_content_type(req->content_type, req->body_len, detail,
+		    sizeof(detail));
+	if (rc == PROBLEM_NONE)
+		return 0;
+	if (rt->id == ROUTE_PURCHASE)
+		metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
+		    rc == PROBLEM_FORBIDDEN ? PURCHASE_FORBIDDEN :
+		    PURCHASE_BAD_REQUEST);
+	response_problem(resp, rc, detail);
+	return 1;
+}
+
 /* Answers a request whose route matched; rt->id is valid. */
 static void
 dispatch(struct handler_ctx *ctx, const struct http_request *req,
@@ -328,15 +356,8 @@ dispatch(struct handler_ctx *ctx, const struct http_request *req,
 		(void)response_header(resp, "Allow: %s", rt->allow);
 		return;
 	}
-	if (req->body_too_large) {
-		if (rt->id == ROUTE_PURCHASE)
-			metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
-			    PURCHASE_BAD_REQUEST);
-		snprintf(detail, sizeof(detail), "a request body may be at most %d "
-		    "bytes", LI_BODY_MAX);
-		response_problem(resp, PROBLEM_PAYLOAD_TOO_LARGE, detail);
+	if (refused_state_change(ctx, req, rt, resp))
 		return;
-	}
 	handlers[rt->id](ctx, req, rt, resp);
 }
 

@@ -1,6 +1,6 @@
 /*
  * request.c — the pool's parsers of outside input: query strings, headers
- * and JSON bodies (route.c matches the path).
+ * (media type, origin) and JSON bodies (route.c matches the path).
  *
  * The rule here is to refuse early and say why. Anything that is not exactly
  * what doc/api.md allows is a 4xx with a sentence in "detail", decided before a
@@ -46,7 +46,13 @@ fail(enum problem_code code, char *detail, size_t size, const char *fmt, ...)
 	return code;
 }
 
-/* Case-insensitive: does s start with the media type application/json? */
+/*
+ * Case-insensitive: does ct start with the media type application/json?
+ * Asked of every request that changes something, with a body or not: an
+ * HTML form on another site can POST with no body and no Content-Type (or
+ * text/plain), but cannot set application/json without a CORS preflight,
+ * which this API never grants.
+ */
 enum problem_code
 request_content_type(const char *ct, size_t body_len, char *detail,
     size_t size)
@@ -54,10 +60,10 @@ request_content_type(const char *ct, size_t body_len, char *detail,
 	static const char json[] = "application/json";
 	size_t n = sizeof(json) - 1;
 
-	if (body_len == 0)
-		return PROBLEM_NONE;
 	if (ct == NULL || *ct == '\0')
 		return fail(PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, size,
+		    body_len == 0 ? "a request that changes something needs "
+		    "Content-Type: application/json, even with no body" :
 		    "a request body needs Content-Type: application/json");
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
@@ -70,6 +76,89 @@ request_content_type(const char *ct, size_t body_len, char *detail,
 	}
 	return fail(PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, size,
 	    "the body must be application/json");
+}
+
+int
+request_method_safe(const char *method)
+{
+	return method != NULL &&
+	    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+}
+
+/* The default port of a scheme, as Origin leaves it out; NULL if unknown. */
+static const char *
+default_port(const char *scheme, size_t len)
+{
+	if (len == 4 && strncasecmp(scheme, "http", 4) == 0)
+		return "80";
+	if (len == 5 && strncasecmp(scheme, "https", 5) == 0)
+		return "443";
+	return NULL;
+}
+
+/*
+ * The length of host[:port] without the port when it is the scheme's
+ * default one, so that "example.com" and "example.com:80" compare equal.
+ * A bracketed IPv6 address keeps its colons: only ":port" after the
+ * last ']' counts.
+ */
+static size_t
+host_length(const char *host, size_t len, const char *port)
+{
+	size_t plen;
+
+	if (port == NULL)
+		return len;
+	plen = strlen(port);
+	if (len > plen + 1 && host[len - plen - 1] == ':' &&
+	    memcmp(host + len - plen, port, plen) == 0 &&
+	    host[len - plen - 2] != ':')
+		return len - plen - 1;
+	return len;
+}
+
+/* Whether origin ("scheme://host[:port]") is scheme://host of this request. */
+static int
+origin_matches(const char *origin, const char *scheme, const char *host)
+{
+	const char *sep, *ohost;
+	size_t slen, olen, hlen;
+	const char *port;
+
+	if (host == NULL || *host == '\0')
+		return 0;
+	if (scheme == NULL || *scheme == '\0')
+		scheme = "http";
+	if ((sep = strstr(origin, "://")) == NULL)
+		return 0;       /* "null" (a sandboxed frame, a file) included */
+	slen = (size_t)(sep - origin);
+	if (slen != strlen(scheme) || strncasecmp(origin, scheme, slen) != 0)
+		return 0;
+	port = default_port(scheme, slen);
+	ohost = sep + 3;
+	/* A serialised origin has no path, user or query: anything of the
+	 * kind is not one this server could have written. */
+	if (strpbrk(ohost, "/?#@ \t") != NULL)
+		return 0;
+	olen = host_length(ohost, strlen(ohost), port);
+	hlen = host_length(host, strlen(host), port);
+	return olen > 0 && olen == hlen && strncasecmp(ohost, host, olen) == 0;
+}
+
+enum problem_code
+request_same_origin(const char *method, const char *sec_fetch_site,
+    const char *origin, const char *scheme, const char *host, char *detail,
+    size_t size)
+{
+	if (request_method_safe(method))
+		return PROBLEM_NONE;
+	if (sec_fetch_site != NULL && strcasecmp(sec_fetch_site, "cross-site") == 0)
+		return fail(PROBLEM_FORBIDDEN, detail, size, "cross-site requests "
+		    "are refused: Sec-Fetch-Site is cross-site");
+	if (origin != NULL && !origin_matches(origin, scheme, host))
+		return fail(PROBLEM_FORBIDDEN, detail, size, "cross-site requests "
+		    "are refused: Origin is not this site's");
+	return PROBLEM_NONE;
 }
 
 enum problem_code

@@ -24,18 +24,40 @@ struct http_request {
 	const char *content_type;    /* NULL when absent */
 	const char *idempotency_key; /* NULL when absent */
 	const char *authorization;   /* NULL when absent */
+	const char *origin;          /* Origin, NULL when absent */
+	const char *sec_fetch_site;  /* Sec-Fetch-Site, NULL when absent */
+	const char *host;            /* Host, NULL when absent */
+	const char *scheme;          /* "http" or "https", as nginx saw it */
 	const char *body;
 	size_t body_len;
 	int body_too_large;          /* the body passed LI_BODY_MAX */
 };
 
 /*
- * Checks the body's media type when there is a body: it must be
- * application/json, with or without parameters. A request without a body
- * needs none.
+ * Checks the media type of a request that changes something (any method
+ * but GET and HEAD): it must be application/json, with or without
+ * parameters, even when there is no body (body_len 0), so that a plain
+ * HTML form on another site cannot make one.
  */
 enum problem_code request_content_type(const char *content_type,
     size_t body_len, char *detail, size_t detail_size);
+
+/* Whether method only reads (GET, HEAD): those need no checks of origin or
+ * media type. */
+int request_method_safe(const char *method);
+
+/*
+ * Refuses a request that changes something (any method but GET and HEAD)
+ * when a browser says it comes from another site: PROBLEM_FORBIDDEN when
+ * Sec-Fetch-Site is "cross-site" (same-origin, same-site and none pass),
+ * or when Origin is present and is not scheme://host of the request itself
+ * (host as the client's Host header gave it; a default port may be left
+ * out on either side; scheme NULL or "" means http). A request with
+ * neither header (curl, a script) passes. Every argument may be NULL.
+ */
+enum problem_code request_same_origin(const char *method,
+    const char *sec_fetch_site, const char *origin, const char *scheme,
+    const char *host, char *detail, size_t detail_size);
 
 /* Checks an Idempotency-Key: 1 … 255 visible ASCII characters. */
 enum problem_code request_idempotency_key(const char *key, char *detail,

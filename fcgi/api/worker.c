@@ -141,6 +141,10 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 	req.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
 	req.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
 	req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	req.origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
+	req.sec_fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", fr->envp);
+	req.host = FCGX_GetParam("HTTP_HOST", fr->envp);
+	req.scheme = FCGX_GetParam("REQUEST_SCHEME", fr->envp);
 	req.body = body;
 	req.body_len = read_body(fr, body, &req.body_too_large);
 

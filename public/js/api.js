@@ -116,7 +116,9 @@ export async function purchase(intent, onRetry) {
 
 // reset(token): POST /api/reset, with the admin token when there is one.
 export async function reset(token) {
-  const headers = { Accept: 'application/json' };
+  // application/json even with no body: the API refuses a change without
+  // it, which is what keeps a form on another site from resetting the shop.
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (token) headers.Authorization = 'Bearer ' + token;
   const response = await fetch('/api/reset', {
     method: 'POST', headers, cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS),

@@ -1,7 +1,8 @@
 /*
  * fuzz_api_headers — the request headers the pool reads itself:
- * Content-Type and Content-Length, Idempotency-Key, and the admin token of
- * Authorization: Bearer, compared with the configured one.
+ * Content-Type and Content-Length, Idempotency-Key, the admin token of
+ * Authorization: Bearer, compared with the configured one, and Origin
+ * against Host (the first and third fields, reused as those).
  *
  * Input: one byte of flags (bit k: field k absent; bit 4: a body is there),
  * then CONTENT_TYPE \n CONTENT_LENGTH \n HTTP_IDEMPOTENCY_KEY \n
@@ -42,11 +43,8 @@ check_content_type(const char *ct, size_t body_len)
 	const char *p;
 
 	memset(detail, 'x', sizeof(detail));
+	/* With a body or not: a change always needs the type. */
 	rc = request_content_type(ct, body_len, detail, sizeof(detail));
-	if (body_len == 0) {
-		FUZZ_CHECK(rc == PROBLEM_NONE);
-		return;
-	}
 	if (rc != PROBLEM_NONE) {
 		FUZZ_CHECK(rc == PROBLEM_UNSUPPORTED_MEDIA_TYPE);
 		check_detail(detail, sizeof(detail));
@@ -103,6 +101,32 @@ check_key(const char *key)
 	}
 }
 
+/* Origin against Host: 403 or not, never anything else; a GET always
+ * passes; the request's own origin always matches. */
+static void
+check_origin(const char *origin, const char *host)
+{
+	char detail[256], own[600];
+	enum problem_code rc;
+	int n;
+
+	memset(detail, 'x', sizeof(detail));
+	rc = request_same_origin("POST", NULL, origin, "http", host, detail,
+	    sizeof(detail));
+	FUZZ_CHECK(rc == PROBLEM_NONE || rc == PROBLEM_FORBIDDEN);
+	if (rc != PROBLEM_NONE)
+		check_detail(detail, sizeof(detail));
+	FUZZ_CHECK(rc == PROBLEM_NONE || origin != NULL);
+	FUZZ_CHECK(request_same_origin("GET", "cross-site", origin, "http", host,
+	    NULL, 0) == PROBLEM_NONE);
+	if (host == NULL || *host == '\0' || strpbrk(host, "/?#@ \t") != NULL)
+		return;
+	n = snprintf(own, sizeof(own), "http://%s", host);
+	if (n > 0 && (size_t)n < sizeof(own))
+		FUZZ_CHECK(request_same_origin("POST", "same-origin", own, NULL,
+		    host, NULL, 0) == PROBLEM_NONE);
+}
+
 static void
 check_token(const char *auth, const char *admin)
 {
@@ -143,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_content_length(flags & 2 ? NULL : field[1]);
 	check_key(flags & 4 ? NULL : field[2]);
 	check_token(flags & 8 ? NULL : field[3], admin);
+	check_origin(flags & 1 ? NULL : field[0], flags & 4 ? NULL : field[2]);
 
 	for (int i = 0; i < 4; i++)
 		free(field[i]);
