@@ -5,10 +5,9 @@
 #ifndef LI_DB_H
 #define LI_DB_H
 
-#include <time.h>
-
 #include <libpq-fe.h>
 
+#include "common/db_outage.h"
 #include "metrics.h"
 
 /* The prepared statements; the first four are indexed by enum strategy. */
@@ -29,13 +28,7 @@ enum db_stmt {
 struct db {
 	PGconn *conn;                 /* NULL while disconnected */
 	const char *conninfo;         /* borrowed from the configuration */
-	struct timespec retry_at;     /* no new attempt before this */
-	long backoff_ms;              /* grows while attempts fail */
-	int ever_connected;
-	/* The outage in progress, for one log line at each end of it. */
-	struct timespec down_since;   /* lost, or started without it */
-	unsigned long failures;       /* attempts failed during this outage */
-	struct timespec logged_at;    /* the last "cannot connect" line */
+	struct db_outage outage;      /* backoff, and the outage's log lines */
 	struct api_metrics *metrics;  /* counts reconnects; may be NULL */
 	char goodbye[256];            /* the server's FATAL before it hung up */
 };

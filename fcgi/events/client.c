@@ -512,13 +512,17 @@ events_metrics_text(const struct events *ev, size_t *len)
 	    "# HELP lastitem_events_db_reconnects_total Times the database connection was regained.\n"
 	    "# TYPE lastitem_events_db_reconnects_total counter\n"
 	    "lastitem_events_db_reconnects_total %llu\n"
+	    "# HELP lastitem_events_db_timeouts_total Connection attempts abandoned at their deadline.\n"
+	    "# TYPE lastitem_events_db_timeouts_total counter\n"
+	    "lastitem_events_db_timeouts_total %llu\n"
 	    "# HELP lastitem_events_db_up Whether the LISTEN connection is streaming.\n"
 	    "# TYPE lastitem_events_db_up gauge\n"
 	    "lastitem_events_db_up %d\n",
 	    ev->nstreaming, ev->nclients, m->clients_accepted, m->clients_dropped,
 	    m->clients_refused, m->bad_requests, m->notifications,
 	    m->notifications_stale, m->notifications_bad, m->events, m->frames_sent,
-	    m->snapshots, m->db_reconnects, ev->db_state == DB_READY);
+	    m->snapshots, m->db_reconnects, m->db_timeouts,
+	    ev->db_state == DB_READY);
 	if (n < 0 || (size_t)n >= size) {
 		free(out);
 		return NULL;
