@@ -263,7 +263,7 @@ events_tcp_start() {
         EVENTS_TCP_URL=http://$EVENTS_TCP_ADDR
         EVENTS_TCP_LOG=$STACK_DIR/events-$port.log
         ${EVENTS_WRAP:-} "$LI_BUILDDIR/fcgi/lastitem-events" --listen "$EVENTS_TCP_ADDR" \
-            --db "$(stack_app_conninfo)" "$@" >>"$EVENTS_TCP_LOG" 2>&1 &
+            --db "$(stack_events_conninfo)" "$@" >>"$EVENTS_TCP_LOG" 2>&1 &
         EVENTS_TCP_PID=$!
         TEST_EXTRA_PIDS+=("$EVENTS_TCP_PID")
         # Ours must be the one answering: alive, and saying it streams.
