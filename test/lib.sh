@@ -121,8 +121,15 @@ synchronous_commit = off
 full_page_writes = off"
         STACK_INITDB_NOSYNC=1
     fi
-    # Only the unix socket is used; the port just names it.
+    # Only the unix socket is used; the port just names it. A test that
+    # needs TCP sets TEST_PG_TCP=1: PostgreSQL then listens on 127.0.0.1
+    # too, on a free port (PG_PORT).
     PG_PORT=5432
+    if [ "${TEST_PG_TCP:-0}" = 1 ]; then
+        PG_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+        STACK_PG_SETTINGS="$STACK_PG_SETTINGS
+listen_addresses = '127.0.0.1'"
+    fi
     stack_init "$TEST_DIR"
     pg_up
     pool_start --drain-timeout 5 "$@"
