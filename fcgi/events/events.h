@@ -69,8 +69,10 @@ struct client {
 	char *out;                   /* bytes not yet written */
 	size_t out_len, out_off, out_cap;
 	int want_write;              /* EPOLLOUT is registered */
-	size_t grace;                /* bytes of its start (snapshot or replay)
-	                                not yet sent: allowed past --max-buffer */
+	size_t grace;                /* bytes of its start (snapshot, or a replay
+	                                of at most --max-buffer) or of its last
+	                                resync's snapshot not yet sent: allowed
+	                                past --max-buffer */
 	long long since_ms;          /* when it connected */
 	struct client *prev, *next;
 };
@@ -94,6 +96,7 @@ struct events_metrics {
 	unsigned long long events;               /* published */
 	unsigned long long frames_sent;          /* frames queued to clients */
 	unsigned long long snapshots;            /* resynchronizations */
+	unsigned long long replays_refused;      /* past --max-buffer: snapshot */
 	unsigned long long db_reconnects;
 	unsigned long long db_timeouts;          /* attempts abandoned */
 };
