@@ -86,6 +86,11 @@ stack_app_conninfo() {
     fi
 }
 
+# The event daemon's: the pool's, as its own role lastitem_events (sql/roles.sql).
+stack_events_conninfo() {
+    echo "$(stack_app_conninfo) user=lastitem_events"
+}
+
 stack_psql() {
     "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$(stack_admin_conninfo)" "$@"
 }
@@ -239,10 +244,13 @@ pool_scrape_worker() {
 
 # ------------------------------------------------------------- the event daemon
 
-# events_start [lastitem-events options…]: the SSE daemon on $STACK_EVENTS_SOCK.
+# events_start [lastitem-events options…]: the SSE daemon on $STACK_EVENTS_SOCK,
+# connected as its own role (the later --db wins over the pool's).
 events_start() {
+    local db=(--db "$(stack_events_conninfo)")
+    [ -z "$STACK_PG_EXTERNAL" ] || db=()
     stack_daemon_start "the event daemon" lastitem-events "$STACK_EVENTS_SOCK" \
-        "$STACK_DIR/events.log" "$@"
+        "$STACK_DIR/events.log" "${db[@]}" "$@"
     EVENTS_PID=$STACK_DAEMON_PID
 }
 

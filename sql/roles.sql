@@ -1,4 +1,5 @@
--- The pool's role, lastitem_app, and exactly what it may do.
+-- The pool's role, lastitem_app, the event daemon's, lastitem_events, and
+-- exactly what each may do.
 --
 -- It is not a superuser and owns nothing. It may read items and orders, and
 -- call the purchase and reset functions, which run as their owner
@@ -12,9 +13,14 @@ BEGIN
         CREATE ROLE lastitem_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
                                  NOREPLICATION NOBYPASSRLS;
     END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lastitem_events') THEN
+        CREATE ROLE lastitem_events LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+                                    NOREPLICATION NOBYPASSRLS;
+    END IF;
     -- No temporary tables either: DDL of any kind is the owner's.
     EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO lastitem_app', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO lastitem_app, lastitem_events',
+                   current_database());
 END $$;
 
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
@@ -43,3 +49,15 @@ GRANT EXECUTE ON FUNCTION
 TO lastitem_app;
 
 ALTER ROLE lastitem_app SET search_path = lastitem;
+
+-- The event daemon's role, lastitem_events, a role of its own so that the
+-- pool's cannot see what it does (pg_stat_activity shows a session's query
+-- to its own role only). It reads the four columns of its snapshot and
+-- subscribes to the event channel through events_listen() (triggers.sql),
+-- and nothing else: not the orders, not the channel's name, no function
+-- that changes anything.
+GRANT USAGE ON SCHEMA lastitem TO lastitem_events;
+REVOKE ALL ON ALL TABLES IN SCHEMA lastitem FROM lastitem_events;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA lastitem FROM lastitem_events;
+GRANT SELECT (id, quantity, initial_quantity, version) ON lastitem.items TO lastitem_events;
+GRANT EXECUTE ON FUNCTION lastitem.events_listen() TO lastitem_events;

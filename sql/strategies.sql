@@ -293,7 +293,7 @@ BEGIN
         RAISE EXCEPTION 'reset quantity must not be negative' USING ERRCODE = '22023';
     END IF;
     -- Watchers hear "reset" first, then every item's new stock.
-    PERFORM pg_notify('lastitem_events', '{"kind":"reset"}');
+    PERFORM lastitem.events_notify('{"kind":"reset"}');
     UPDATE lastitem.items
        SET quantity = coalesce(p_quantity, initial_quantity),
            initial_quantity = coalesce(p_quantity, initial_quantity),

@@ -1,5 +1,5 @@
--- Committed changes become notifications on the channel lastitem_events,
--- which lastitem-events LISTENs to and streams to every browser.
+-- Committed changes become notifications on the event channel, which
+-- lastitem-events LISTENs to and streams to every browser.
 --
 -- Why triggers: the stream must show what committed, in commit order, no
 -- matter who changed it: any pool worker, any host, or a person with psql.
@@ -10,6 +10,41 @@
 --   {"kind":"item","id":…,"quantity":…,"initial_quantity":…,"version":…}
 --   {"kind":"order","order":{…the order as GET /api/orders/{id} shows it…}}
 --   {"kind":"reset"}                     (sent by lastitem.reset() itself)
+--
+-- The channel's name is a secret. NOTIFY needs no privilege: any role that
+-- may connect may notify any channel, and the daemon believes what it hears
+-- (a forged item version above the real one would hide every genuine change
+-- of that item). So the name is drawn at random when the schema is first
+-- loaded, kept in a table only the schema's owner may read, and used only
+-- inside the two functions below, which run as the owner: events_notify()
+-- sends, events_listen() subscribes the caller's session. The pool's role
+-- may call neither; the daemon's role (roles.sql) may call events_listen().
+-- Neither role ever sees the name, nor does pg_stat_activity or the
+-- functions' source. It is kept across reloads of the schema (a running
+-- daemon listens on it); to change it, update the row and restart the
+-- daemon.
+CREATE TABLE IF NOT EXISTS lastitem.events_channel (
+    one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+    name text    NOT NULL
+                 DEFAULT 'lastitem_events_' || replace(gen_random_uuid()::text, '-', '')
+);
+INSERT INTO lastitem.events_channel DEFAULT VALUES ON CONFLICT DO NOTHING;
+REVOKE ALL ON lastitem.events_channel FROM PUBLIC;
+
+-- Sends one payload on the channel. Without the row it raises: the change
+-- then fails too, rather than commit unheard.
+CREATE OR REPLACE FUNCTION lastitem.events_notify(p_payload text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lastitem, pg_temp AS $$
+BEGIN
+    PERFORM pg_notify((SELECT name FROM lastitem.events_channel), p_payload);
+END $$;
+
+-- LISTENs on the channel in the caller's session (the daemon's).
+CREATE OR REPLACE FUNCTION lastitem.events_listen() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lastitem, pg_temp AS $$
+BEGIN
+    EXECUTE format('LISTEN %I', (SELECT name FROM lastitem.events_channel));
+END $$;
 
 -- Every change of an item's stock is a new version, whoever makes it: a
 -- statement that did not raise the version (an UPDATE from psql) gets it
@@ -33,7 +68,7 @@ CREATE OR REPLACE FUNCTION lastitem.items_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.version <> OLD.version THEN
-        PERFORM pg_notify('lastitem_events',
+        PERFORM lastitem.events_notify(
             json_build_object('kind', 'item', 'id', NEW.id,
                               'quantity', NEW.quantity,
                               'initial_quantity', NEW.initial_quantity,
@@ -49,7 +84,7 @@ CREATE TRIGGER items_notify AFTER INSERT OR UPDATE ON lastitem.items
 CREATE OR REPLACE FUNCTION lastitem.orders_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('lastitem_events',
+    PERFORM lastitem.events_notify(
         '{"kind":"order","order":' || lastitem.order_json(NEW)::text || '}');
     RETURN NULL;
 END $$;

@@ -105,9 +105,9 @@ refused "COPY lastitem.items TO PROGRAM 'true'" "permission denied|must be super
 refused "COPY lastitem.items TO '/tmp/items.csv'" "permission denied|must be superuser"
 refused "SET ROLE postgres" "permission denied to set role"
 refused "ALTER ROLE lastitem_app SUPERUSER" "permission denied|must be superuser"
-# (NOTIFY has no privilege in PostgreSQL: any role that may connect may
-# notify lastitem_events. The database's rows, not the notifications, are
-# what every test checks.)
+# (NOTIFY has no privilege in PostgreSQL: any role may notify any channel.
+# The event channel's name is a secret it cannot read:
+# test/events_forged_notify.sh.)
 
 is "$(db_snapshot)" "$before" "nothing changed in items or orders"
 
@@ -121,5 +121,41 @@ is "$APP_OUT" "created|4" "which sells one golden ticket"
 is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer = 'role-test' AND item_id = 'golden-ticket'")" \
     1 "and records its order"
 is "$(invariant golden-ticket)" ok "the invariant holds"
+
+# ------------------------------------------------------------ the event daemon's role
+# lastitem_events reads the snapshot's four columns and subscribes to the
+# event channel through events_listen(); nothing else.
+as_events() {
+    APP_OUT=$("$PG_BINDIR/psql" -X -At -v ON_ERROR_STOP=1 "$(stack_events_conninfo)" \
+        -c "$1" 2>"$TEST_DIR/app.err")
+    local rc=$?
+    APP_ERR=$(tr '\n' ' ' <"$TEST_DIR/app.err")
+    return $rc
+}
+events_refused() {  # events_refused SQL ERROR-REGEX
+    if as_events "$1"; then
+        ok 1 "refused to lastitem_events: $1"
+        diag "it succeeded: $APP_OUT"
+    elif [[ "$APP_ERR" =~ ^ERROR:\ \ ($2) ]]; then
+        ok 0 "refused to lastitem_events: $1"
+    else
+        ok 1 "refused to lastitem_events: $1"
+        diag "it failed otherwise: $APP_ERR"
+    fi
+}
+as_events "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+is "$APP_OUT" "lastitem_events|f" "connected as lastitem_events, which is not a superuser"
+as_events "SELECT count(*) FROM (SELECT id, quantity, initial_quantity, version FROM lastitem.items) s"
+is "$APP_OUT" 3 "lastitem_events reads the snapshot's columns of items"
+as_events "SELECT lastitem.events_listen()"
+ok $? "and may subscribe to the event channel"
+events_refused "SELECT name FROM lastitem.items" "permission denied for table items"
+events_refused "SELECT count(*) FROM lastitem.orders" "permission denied for table orders"
+events_refused "SELECT name FROM lastitem.events_channel" "permission denied for table events_channel"
+events_refused "SELECT lastitem.events_notify('{}')" "permission denied for function events_notify"
+events_refused "SELECT lastitem.reset(1)" "permission denied for function reset"
+events_refused "SELECT lastitem.purchase_atomic('golden-ticket', 1, 'events', NULL)" \
+    "permission denied for function purchase_atomic"
+events_refused "UPDATE lastitem.items SET quantity = 1" "permission denied for table items"
 
 done_testing

@@ -48,7 +48,7 @@ is "$(daemon_backends)" 1 "the daemon holds one connection, named lastitem-event
 # ------------------------------------------------------------ terminated backend
 # While the role may not connect, the daemon cannot get back in, and the
 # change below is one it cannot hear: only a fresh snapshot can tell it.
-stack_sql "ALTER ROLE lastitem_app CONNECTION LIMIT 0" >/dev/null
+stack_sql "ALTER ROLE lastitem_events CONNECTION LIMIT 0" >/dev/null
 is "$(stack_sql "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))
                    FROM pg_stat_activity WHERE application_name = 'lastitem-events'")" 1 \
     "its backend is terminated"
@@ -61,7 +61,7 @@ ok $? "the client keeps getting heartbeats while the database is away"
 kill -0 "$EVENTS_PID" && sse_alive w
 ok $? "the daemon and the client's connection are alive"
 snaps=$(sse_count w snapshot)
-stack_sql "ALTER ROLE lastitem_app CONNECTION LIMIT -1" >/dev/null
+stack_sql "ALTER ROLE lastitem_events CONNECTION LIMIT -1" >/dev/null
 
 wait_until 30 sse_has w snapshot $((snaps + 1))
 ok $? "once the daemon is back in, the client gets a new snapshot"
@@ -80,7 +80,7 @@ wait_until 20 sse_has_order w "$LAST_ORDER"
 ok $? "streams to the client again"
 
 # ------------------------------------------------------------ PostgreSQL restart
-stack_sql "ALTER ROLE lastitem_app CONNECTION LIMIT 0" >/dev/null
+stack_sql "ALTER ROLE lastitem_events CONNECTION LIMIT 0" >/dev/null
 pg_stop fast
 [ ! -e "$STACK_DIR/pg/data/postmaster.pid" ]
 ok $? "PostgreSQL is stopped"
@@ -92,7 +92,7 @@ ok $? "the client keeps getting heartbeats"
 snaps=$(sse_count w snapshot)
 pg_start
 set_hoodie 23
-stack_sql "ALTER ROLE lastitem_app CONNECTION LIMIT -1" >/dev/null
+stack_sql "ALTER ROLE lastitem_events CONNECTION LIMIT -1" >/dev/null
 
 # The daemon retries with a backoff of up to 5 s.
 wait_until 30 sse_has w snapshot $((snaps + 1))

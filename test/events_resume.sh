@@ -8,8 +8,10 @@
 #     six events after it; one older, and it gets a snapshot instead.
 #   * With an id from another run of the daemon (same number, other run),
 #     an unknown id, or one ahead of the daemon, it gets a snapshot.
-#   * After missing 4,000 events (more than --max-buffer holds), it gets
-#     all of them through nginx and is not dropped for it.
+#   * After missing 1,500 events (some 150 KB: more than nginx's socket
+#     takes at once, less than --max-buffer), it gets all of them through
+#     nginx and is not dropped for it. After missing 4,000 (more than
+#     --max-buffer), it gets a snapshot instead, and is not dropped either.
 . "$LI_SRCDIR/test/lib.sh"
 
 RING=6
@@ -144,9 +146,11 @@ ok $? "the same number under this run resumes"
 is "$(events_after same "" | cut -f1 | paste -sd' ')" "item order" "with the two events after it"
 
 # ------------------------------------------------------------ a long absence
-# 4,000 missed events are some 400 KB, more than the default --max-buffer
-# (256 KiB): queued at once on a resuming client, before it can read any.
-# They are what it asked for; it gets all of them and is not dropped.
+# 1,500 missed events are some 150 KB, queued at once on a resuming client,
+# before it can read any, and more than nginx's unix socket takes at a time
+# (~28 KB): they are what it asked for, within --max-buffer (256 KiB); it
+# gets all of them and is not dropped. 4,000 (some 400 KB) would pass
+# --max-buffer: it gets a snapshot instead (test/events_replay_bound.sh).
 for name in fresh old same; do sse_close "$name"; done
 events_stop
 test_events_up                                   # default --ring and --max-buffer
@@ -157,19 +161,36 @@ stack_sql "UPDATE lastitem.items SET quantity = 2 WHERE id = 'golden-ticket'" >/
 wait_until 20 sse_has away item
 AWAY=$(sse_last_id away)
 sse_close away
-stack_sql "DO \$\$ BEGIN FOR i IN 1..4000 LOOP
-             UPDATE lastitem.items SET quantity = 1000 + i % 2 WHERE id = 'launch-hoodie';
-           END LOOP; END \$\$" >/dev/null
-v=$(stack_sql "SELECT version FROM lastitem.items WHERE id = 'launch-hoodie'")
+miss() {  # miss N: N changes of launch-hoodie; prints its version after them
+    stack_sql "DO \$\$ BEGIN FOR i IN 1..$1 LOOP
+                 UPDATE lastitem.items SET quantity = 1000 + i % 2 WHERE id = 'launch-hoodie';
+               END LOOP; END \$\$" >/dev/null
+    stack_sql "SELECT version FROM lastitem.items WHERE id = 'launch-hoodie'"
+}
+v=$(miss 1500)
 wait_until 60 sse_has_item_version keep launch-hoodie "$v"
-ok $? "a client that stayed got 4,000 changes"
+ok $? "a client that stayed got 1,500 changes"
 sse_open back -H "Last-Event-ID: $AWAY"
 wait_until 60 sse_has_item_version back launch-hoodie "$v"
 ok $? "a client back after missing them, through nginx, gets up to the last"
 is "$(events_after back "" | md5sum)" "$(events_after keep "$AWAY" | md5sum)" \
-    "exactly the 4,000 events the staying client got after $AWAY"
+    "exactly the 1,500 events the staying client got after $AWAY"
 is "$(sse_count back snapshot)" 0 "without a snapshot"
 sse_alive back
+ok $? "and is still connected"
+
+AWAY=$(sse_last_id back)
+sse_close back
+v=$(miss 4000)
+wait_until 60 sse_has_item_version keep launch-hoodie "$v"
+ok $? "a client that stayed got 4,000 more changes"
+sse_open far -H "Last-Event-ID: $AWAY"
+wait_until 60 sse_has far snapshot
+ok $? "a client back after missing those, more than --max-buffer, gets a snapshot"
+is "$(events_after far "" | cut -f1 | paste -sd' ')" "snapshot" "and no replay"
+is "$(snapshot_state "$(sse_data far snapshot)")" "$(db_items_state)" \
+    "the snapshot is what the database holds"
+sse_alive far
 ok $? "and is still connected"
 is "$(events_metric lastitem_events_clients_dropped_total)" 0 "no client was dropped"
 

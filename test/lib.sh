@@ -121,8 +121,15 @@ synchronous_commit = off
 full_page_writes = off"
         STACK_INITDB_NOSYNC=1
     fi
-    # Only the unix socket is used; the port just names it.
+    # Only the unix socket is used; the port just names it. A test that
+    # needs TCP sets TEST_PG_TCP=1: PostgreSQL then listens on 127.0.0.1
+    # too, on a free port (PG_PORT).
     PG_PORT=5432
+    if [ "${TEST_PG_TCP:-0}" = 1 ]; then
+        PG_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+        STACK_PG_SETTINGS="$STACK_PG_SETTINGS
+listen_addresses = '127.0.0.1'"
+    fi
     stack_init "$TEST_DIR"
     pg_up
     pool_start --drain-timeout 5 "$@"
@@ -265,7 +272,7 @@ events_tcp_start() {
         EVENTS_TCP_URL=http://$EVENTS_TCP_ADDR
         EVENTS_TCP_LOG=$STACK_DIR/events-$port.log
         ${EVENTS_WRAP:-} "$LI_BUILDDIR/fcgi/lastitem-events" --listen "$EVENTS_TCP_ADDR" \
-            --db "$(stack_app_conninfo)" "$@" >>"$EVENTS_TCP_LOG" 2>&1 &
+            --db "$(stack_events_conninfo)" "$@" >>"$EVENTS_TCP_LOG" 2>&1 &
         EVENTS_TCP_PID=$!
         TEST_EXTRA_PIDS+=("$EVENTS_TCP_PID")
         # Ours must be the one answering: alive, and saying it streams.

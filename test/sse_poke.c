@@ -3,8 +3,9 @@
  * thousand that come and go. For the event daemon's tests, on its own
  * listener (host:port or a unix socket path), with nothing in front of it.
  *
- *   sse_poke stall ADDR
- *       Connects with a tiny receive buffer, asks for /api/events, prints
+ *   sse_poke stall ADDR [LAST-EVENT-ID]
+ *       Connects with a tiny receive buffer, asks for /api/events (resuming
+ *       after LAST-EVENT-ID when given), prints
  *       "stalled" and then reads nothing, so everything the daemon sends
  *       piles up in its buffers. On SIGUSR1 (or SIGTERM) it starts reading
  *       and prints "eof BYTES" when the daemon had closed the stream, "end
@@ -161,9 +162,10 @@ ends_chunked(const char *tail, size_t tail_len)
 }
 
 static int
-stall(const char *addr)
+stall(const char *addr, const char *last_event_id)
 {
-	char buf[65536], tail[8];
+	char buf[65536], tail[8], request[512];
+	int len;
 	size_t tail_len = 0;
 	long long total = 0, deadline;
 	struct sigaction sa;
@@ -174,8 +176,17 @@ stall(const char *addr)
 	sa.sa_handler = on_wake;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (last_event_id == NULL)
+		len = snprintf(request, sizeof(request), "%s", stream_request);
+	else
+		len = snprintf(request, sizeof(request), "%.*sLast-Event-ID: %s\r\n\r\n",
+		    (int)(sizeof(stream_request) - 3), stream_request, last_event_id);
+	if (len < 0 || (size_t)len >= sizeof(request)) {
+		fprintf(stderr, "sse_poke stall: Last-Event-ID too long\n");
+		return 2;
+	}
 	if ((fd = dial(addr, 1024)) < 0 ||
-	    send_all(fd, stream_request, sizeof(stream_request) - 1) != 0) {
+	    send_all(fd, request, (size_t)len) != 0) {
 		perror("sse_poke stall: connect");
 		return 2;
 	}
@@ -353,14 +364,14 @@ int
 main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
-	if (argc == 3 && strcmp(argv[1], "stall") == 0)
-		return stall(argv[2]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "stall") == 0)
+		return stall(argv[2], argc == 4 ? argv[3] : NULL);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "cycles") == 0) {
 		long n = atol(argv[3]);
 		int par = argc == 5 ? atoi(argv[4]) : 20;
 		if (n > 0 && par > 0)
 			return cycles(argv[2], n, par);
 	}
-	fprintf(stderr, "usage: sse_poke stall ADDR | sse_poke cycles ADDR N [PARALLEL]\n");
+	fprintf(stderr, "usage: sse_poke stall ADDR [LAST-EVENT-ID] | sse_poke cycles ADDR N [PARALLEL]\n");
 	return 2;
 }

@@ -21,7 +21,7 @@
  * growing to 2 s, one attempt per interval, so a request never waits for a
  * connection attempt the previous one just saw fail.
  *
- * An outage is logged as one line when it starts ("database connection
+ * An outage is logged (common/db_outage.h) as one line when it starts ("database connection
  * lost"), one at the first failed attempt, a reminder at most every 30 s
  * while it lasts, and one when it ends ("regained N s after it was found
  * lost"), however many requests meet it in between. A worker finds a loss
@@ -37,12 +37,12 @@
 
 #include "db.h"
 #include "common/li.h"
+#include "common/db_outage.h"
 #include "common/log.h"
 #include "common/pq_notice.h"
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
-#define REMIND_SECONDS 30
 
 static const struct {
 	const char *name;
@@ -69,37 +69,13 @@ static const struct {
 	    "SELECT 1", 0 },
 };
 
-static void
-now(struct timespec *ts)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-}
-
-static int
-before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-static double
-seconds_since(const struct timespec *t)
-{
-	struct timespec n;
-
-	now(&n);
-	return (double)(n.tv_sec - t->tv_sec) +
-	    (double)(n.tv_nsec - t->tv_nsec) / 1e9;
-}
-
 void
 db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 {
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo;
-	db->backoff_ms = BACKOFF_MIN_MS;
 	db->metrics = metrics;
-	now(&db->down_since);         /* "down" until the first connection */
+	db_outage_init(&db->outage, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
 void
@@ -165,13 +141,8 @@ db_lost(struct db *db, const char *how, const char *msg)
 {
 	if (db->goodbye[0] != '\0')
 		msg = db->goodbye;
-	if (msg != NULL && msg[0] != '\0')
-		log_warn("database connection lost %s: %s", how, msg);
-	else
-		log_warn("database connection lost %s", how);
+	db_outage_lost(&db->outage, how, msg, NULL);
 	db_close(db);
-	db->failures = 0;
-	now(&db->down_since);
 }
 
 void
@@ -180,22 +151,6 @@ db_close(struct db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
-}
-
-/* Schedules the next attempt and doubles the backoff. */
-static void
-db_back_off(struct db *db)
-{
-	now(&db->retry_at);
-	db->retry_at.tv_sec += db->backoff_ms / 1000;
-	db->retry_at.tv_nsec += (db->backoff_ms % 1000) * 1000000L;
-	if (db->retry_at.tv_nsec >= 1000000000L) {
-		db->retry_at.tv_sec++;
-		db->retry_at.tv_nsec -= 1000000000L;
-	}
-	db->backoff_ms *= 2;
-	if (db->backoff_ms > BACKOFF_MAX_MS)
-		db->backoff_ms = BACKOFF_MAX_MS;
 }
 
 /* Prepares every statement. Returns LI_OK or LI_ERROR (logged). */
@@ -260,46 +215,30 @@ db_ready(struct db *db)
 		"application_name", "connect_timeout", "dbname", NULL
 	};
 	const char *values[] = { "lastitem-api", "3", db->conninfo, NULL };
-	struct timespec t;
 
 	db_check_idle(db);
 	if (db->conn != NULL)
 		return LI_OK;
-	now(&t);
-	if (before(&t, &db->retry_at))
+	if (!db_outage_may_try(&db->outage))
 		return LI_AGAIN;
 
 	db->conn = PQconnectdbParams(keys, values, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		db->failures++;
-		if (db->failures == 1 || seconds_since(&db->logged_at) >= REMIND_SECONDS) {
-			log_warn("cannot connect to the database (%lu attempts in "
-			    "%.1f s): %s", db->failures, seconds_since(&db->down_since),
-			    db->conn ? PQerrorMessage(db->conn) : "out of memory");
-			now(&db->logged_at);
-		}
+		db_outage_failed(&db->outage, "connect",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		goto fail;
 	}
 	db->goodbye[0] = '\0';
 	(void)PQsetNoticeReceiver(db->conn, db_on_notice, db);
-	if (db_apply_timeouts(db) != LI_OK || db_prepare_all(db) != LI_OK)
+	if (db_apply_timeouts(db) != LI_OK || db_prepare_all(db) != LI_OK) {
+		db_outage_failed(&db->outage, "prepare", "see the line before");
 		goto fail;
-	if (db->ever_connected) {
-		if (db->metrics != NULL)
-			metrics_add(&db->metrics->db_reconnects, 1);
-		log_info("database connection regained %.3f s after it was found "
-		    "lost, %lu failed attempts", seconds_since(&db->down_since),
-		    db->failures);
-	} else if (db->failures > 0)
-		log_info("database connected after %.1f s (%lu failed attempts)",
-		    seconds_since(&db->down_since), db->failures);
-	db->ever_connected = 1;
-	db->failures = 0;
-	db->backoff_ms = BACKOFF_MIN_MS;
+	}
+	if (db_outage_end(&db->outage, NULL) && db->metrics != NULL)
+		metrics_add(&db->metrics->db_reconnects, 1);
 	return LI_OK;
 fail:
 	db_close(db);
-	db_back_off(db);
 	return LI_AGAIN;
 }
 

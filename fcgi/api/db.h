@@ -5,10 +5,9 @@
 #ifndef LI_DB_H
 #define LI_DB_H
 
-#include <time.h>
-
 #include <libpq-fe.h>
 
+#include "common/db_outage.h"
 #include "metrics.h"
 #include "strategy.h"
 
@@ -38,13 +37,7 @@ STRATEGY_LIST(DB_PURCHASE_AT_STRATEGY)
 struct db {
 	PGconn *conn;                 /* NULL while disconnected */
 	const char *conninfo;         /* borrowed from the configuration */
-	struct timespec retry_at;     /* no new attempt before this */
-	long backoff_ms;              /* grows while attempts fail */
-	int ever_connected;
-	/* The outage in progress, for one log line at each end of it. */
-	struct timespec down_since;   /* lost, or started without it */
-	unsigned long failures;       /* attempts failed during this outage */
-	struct timespec logged_at;    /* the last "cannot connect" line */
+	struct db_outage outage;      /* backoff, and the outage's log lines */
 	struct api_metrics *metrics;  /* counts reconnects; may be NULL */
 	int lock_timeout_ms;          /* set on every connection; 0: the */
 	int statement_timeout_ms;     /* server's own (db_set_timeouts) */

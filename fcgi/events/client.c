@@ -11,10 +11,12 @@
  *
  * Its start (the snapshot, or the replay of what it missed) does not count
  * against --max-buffer: it is queued all at once, before the client could
- * read any of it, and is bounded by the catalogue or the ring. Counting it
- * dropped every client that resumed after some 3,000 missed events through
- * nginx (whose unix socket takes only ~28 KB of small frames at a time)
- * before it could catch up, again at each reconnection.
+ * read any of it. Counting it dropped every client that resumed after some
+ * thousands of missed events through nginx (whose unix socket takes only
+ * ~28 KB of small frames at a time) before it could catch up, again at each
+ * reconnection. It is bounded all the same: by the catalogue (a snapshot)
+ * or by --max-buffer (a longer replay becomes a snapshot, stream.c), so a
+ * client holds at most --max-buffer plus one start or one snapshot.
  *
  * Logging: a client the daemon drops (past --max-buffer, out of time, a
  * failed send) is one line saying why. A client that hangs up, or whose
@@ -466,12 +468,15 @@ char *
 events_metrics_text(const struct events *ev, size_t *len)
 {
 	const struct events_metrics *m = &ev->metrics;
-	size_t size = 4096;
+	const struct client *c;
+	size_t size = 6144, buffered = 0;
 	char *out = malloc(size);
 	int n;
 
 	if (out == NULL)
 		return NULL;
+	for (c = ev->clients; c != NULL; c = c->next)
+		buffered += c->out_len - c->out_off;
 	n = snprintf(out, size,
 	    "# HELP lastitem_events_clients Clients streaming events now.\n"
 	    "# TYPE lastitem_events_clients gauge\n"
@@ -512,13 +517,24 @@ events_metrics_text(const struct events *ev, size_t *len)
 	    "# HELP lastitem_events_db_reconnects_total Times the database connection was regained.\n"
 	    "# TYPE lastitem_events_db_reconnects_total counter\n"
 	    "lastitem_events_db_reconnects_total %llu\n"
+	    "# HELP lastitem_events_replays_refused_total Resumes whose replay would pass --max-buffer, sent a snapshot instead.\n"
+	    "# TYPE lastitem_events_replays_refused_total counter\n"
+	    "lastitem_events_replays_refused_total %llu\n"
+	    "# HELP lastitem_events_buffered_bytes Bytes queued for clients, not yet sent.\n"
+	    "# TYPE lastitem_events_buffered_bytes gauge\n"
+	    "lastitem_events_buffered_bytes %zu\n"
+	    "# HELP lastitem_events_db_timeouts_total Connection attempts abandoned at their deadline.\n"
+	    "# TYPE lastitem_events_db_timeouts_total counter\n"
+	    "lastitem_events_db_timeouts_total %llu\n"
 	    "# HELP lastitem_events_db_up Whether the LISTEN connection is streaming.\n"
 	    "# TYPE lastitem_events_db_up gauge\n"
 	    "lastitem_events_db_up %d\n",
 	    ev->nstreaming, ev->nclients, m->clients_accepted, m->clients_dropped,
 	    m->clients_refused, m->bad_requests, m->notifications,
 	    m->notifications_stale, m->notifications_bad, m->events, m->frames_sent,
-	    m->snapshots, m->db_reconnects, ev->db_state == DB_READY);
+	    m->snapshots, m->db_reconnects, m->replays_refused, buffered,
+	    m->db_timeouts,
+	    ev->db_state == DB_READY);
 	if (n < 0 || (size_t)n >= size) {
 		free(out);
 		return NULL;

@@ -4,6 +4,7 @@
  *
  *   main.c     options, set-up, the epoll loop, signals, the timer
  *   listen.c   the LISTEN connection: non-blocking libpq in the loop
+ *   changes.c  notifications and snapshot rows into the item state, as events
  *   stream.c   turning committed changes into numbered SSE frames
  *   client.c   the clients: requests, streams, buffers, drops
  *
@@ -16,9 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include <libpq-fe.h>
 
 #include "item_state.h"
+#include "common/db_outage.h"
 #include "common/monotonic.h"
 #include "ring.h"
 
@@ -30,6 +34,8 @@ struct events_config {
 	int max_clients;             /* --max-clients */
 	size_t ring_size;            /* --ring: events kept for Last-Event-ID */
 	int request_seconds;         /* --request-timeout: to send a request */
+	int connect_timeout_seconds; /* --connect-timeout: per socket of an
+	                                attempt, unless the conninfo says */
 };
 
 /* What an epoll event points at: the first member of each watched thing. */
@@ -63,8 +69,10 @@ struct client {
 	char *out;                   /* bytes not yet written */
 	size_t out_len, out_off, out_cap;
 	int want_write;              /* EPOLLOUT is registered */
-	size_t grace;                /* bytes of its start (snapshot or replay)
-	                                not yet sent: allowed past --max-buffer */
+	size_t grace;                /* bytes of its start (snapshot, or a replay
+	                                of at most --max-buffer) or of its last
+	                                resync's snapshot not yet sent: allowed
+	                                past --max-buffer */
 	long long since_ms;          /* when it connected */
 	struct client *prev, *next;
 };
@@ -88,7 +96,9 @@ struct events_metrics {
 	unsigned long long events;               /* published */
 	unsigned long long frames_sent;          /* frames queued to clients */
 	unsigned long long snapshots;            /* resynchronizations */
+	unsigned long long replays_refused;      /* past --max-buffer: snapshot */
 	unsigned long long db_reconnects;
+	unsigned long long db_timeouts;          /* attempts abandoned */
 };
 
 struct events {
@@ -100,12 +110,11 @@ struct events {
 	PGconn *conn;
 	enum db_state db_state;
 	int db_fd;                   /* the socket registered in epoll, or -1 */
-	long long db_retry_ms;
-	long db_backoff_ms;
-	int db_ever_ready;
-	long long db_down_since_ms;  /* when the outage in progress began */
-	unsigned long db_failures;   /* attempts failed during it */
-	long long db_logged_ms;      /* the last "cannot reach" line */
+	ino_t db_ino;                /* and its identity: libpq may replace it */
+	dev_t db_dev;                /* by another socket under the same number */
+	long long db_timeout_ms;     /* for each socket of an attempt */
+	long long db_deadline_ms;    /* the current socket's or step's */
+	struct db_outage db_outage;  /* backoff, and the outage's log lines */
 	char db_goodbye[256];        /* the server's FATAL before it hung up */
 
 	struct item_state items;
@@ -130,6 +139,11 @@ struct events {
 void events_db_tick(struct events *ev);
 void events_db_on_socket(struct events *ev, uint32_t epoll_events);
 void events_db_close(struct events *ev);
+
+/* changes.c */
+void changes_on_notification(struct events *ev, const char *payload);
+/* Reads the snapshot's rows into a fresh item state: LI_OK or LI_ERROR. */
+int changes_load_snapshot(struct events *ev, const PGresult *res);
 
 /* stream.c */
 void stream_publish(struct events *ev, const char *name, const char *data,

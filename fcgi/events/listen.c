@@ -4,7 +4,8 @@
  * libpq runs in non-blocking mode and its socket is one more fd in epoll:
  * connecting (PQconnectPoll), sending, and reading results and
  * notifications all happen as the socket becomes ready, so a slow or dead
- * database never stalls the clients.
+ * database never stalls the clients. What arrives is handed on as it is:
+ * payloads and snapshot rows to changes.c.
  *
  * The order on every (re)connection is LISTEN, then read the snapshot, then
  * stream. LISTEN first, because a change that commits between the two is
@@ -12,73 +13,110 @@
  * notification's version is compared with the snapshot's and the older one
  * loses. Snapshot first would leave a window in which a commit is in
  * neither. Notifications that arrive while the snapshot loads wait in
- * libpq's queue until it is loaded.
+ * libpq's queue until it is loaded. The channel's name is a secret the
+ * daemon never learns: lastitem.events_listen() subscribes its session
+ * (sql/triggers.sql says why).
+ *
+ * One connection attempt may use several sockets: libpq moves to the next
+ * address or host (a multi-host conninfo, target_session_attrs, an address
+ * that refuses) by closing its socket and opening another, which often gets
+ * the same descriptor number. A closed socket has left epoll, whatever its
+ * number, so after every PQconnectPoll step the socket is looked at again
+ * (number and inode) and registered anew when it changed. Each socket has
+ * --connect-timeout (or the conninfo's connect_timeout) to get the
+ * connection going, as libpq gives each address when it connects by itself;
+ * a server that accepts and never answers costs one deadline, then the
+ * attempt is abandoned and retried after the backoff.
  *
  * When the connection drops, the clients stay connected; the daemon
- * reconnects with a backoff of 100 ms doubling to 5 s, and the new snapshot
- * goes to everyone.
+ * reconnects with a backoff of 100 ms doubling to 5 s (common/db_outage.h),
+ * and the new snapshot goes to everyone.
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 
 #include "events.h"
 #include "common/log.h"
-#include "notify.h"
 #include "common/pq_notice.h"
 
-#define CHANNEL "lastitem_events"
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define REMIND_MS 30000
-
-static const char listen_sql[] = "LISTEN " CHANNEL;
+static const char listen_sql[] = "SELECT lastitem.events_listen()";
 static const char snapshot_sql[] =
     "SELECT id, quantity, initial_quantity, version FROM lastitem.items ORDER BY id";
 
-/* Registers, changes or removes the database socket in epoll. */
-static void
+/*
+ * Registers the database socket in epoll for want (0: removes it). A socket
+ * that is not the one registered (another number, or the same number reused
+ * by a new socket: another inode) is added afresh; the old one is gone from
+ * epoll already if libpq closed it. Returns LI_OK, or LI_ERROR (logged).
+ */
+static int
 db_watch(struct events *ev, uint32_t want)
 {
 	struct epoll_event e;
+	struct stat st;
 	int fd = ev->conn != NULL ? PQsocket(ev->conn) : -1;
+	int same = 0, op;
 
-	if (ev->db_fd >= 0 && ev->db_fd != fd) {
-		(void)epoll_ctl(ev->epfd, EPOLL_CTL_DEL, ev->db_fd, NULL);
+	if (fd >= 0 && ev->db_fd == fd && fstat(fd, &st) == 0)
+		same = st.st_ino == ev->db_ino && st.st_dev == ev->db_dev;
+	if (ev->db_fd >= 0 && (!same || want == 0)) {
+		/* ENOENT, EBADF: libpq closed it, which took it out of epoll. */
+		if (epoll_ctl(ev->epfd, EPOLL_CTL_DEL, ev->db_fd, NULL) != 0 &&
+		    errno != ENOENT && errno != EBADF) {
+			log_error("epoll: removing the database socket: %s",
+			    strerror(errno));
+			return LI_ERROR;
+		}
 		ev->db_fd = -1;
+		same = 0;
 	}
-	if (fd < 0 || want == 0) {
-		if (ev->db_fd >= 0)
-			(void)epoll_ctl(ev->epfd, EPOLL_CTL_DEL, ev->db_fd, NULL);
-		ev->db_fd = -1;
-		return;
+	if (fd < 0 || want == 0)
+		return LI_OK;
+	if (!same && fstat(fd, &st) != 0) {
+		log_error("the database socket: %s", strerror(errno));
+		return LI_ERROR;
 	}
 	memset(&e, 0, sizeof(e));
 	e.events = want;
 	e.data.ptr = &ev->db_watch;
-	if (epoll_ctl(ev->epfd, ev->db_fd == fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
-	    fd, &e) == 0)
+	op = same ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(ev->epfd, op, fd, &e) != 0) {
+		/* The registration is not what we thought: make it what we want. */
+		op = errno == ENOENT ? EPOLL_CTL_ADD : errno == EEXIST ? EPOLL_CTL_MOD : -1;
+		if (op < 0 || epoll_ctl(ev->epfd, op, fd, &e) != 0) {
+			log_error("epoll: watching the database socket: %s",
+			    strerror(errno));
+			ev->db_fd = -1;
+			return LI_ERROR;
+		}
+	}
+	if (!same) {
 		ev->db_fd = fd;
+		ev->db_ino = st.st_ino;
+		ev->db_dev = st.st_dev;
+		/* A new socket: a new address, with a deadline of its own. */
+		ev->db_deadline_ms = monotonic_ms() + ev->db_timeout_ms;
+	}
+	return LI_OK;
 }
 
 void
 events_db_close(struct events *ev)
 {
-	db_watch(ev, 0);
+	(void)db_watch(ev, 0);
 	if (ev->conn != NULL)
 		PQfinish(ev->conn);
 	ev->conn = NULL;
+	ev->db_fd = -1;
 	ev->db_state = DB_DOWN;
 }
 
-/*
- * An outage is logged as one line when it starts, one at the first failed
- * attempt and a reminder at most every REMIND_MS while it lasts, however
- * often the backoff retries; its end is one line in on_result().
- */
 /* The server's goodbye is kept for db_fail()'s line (pq_notice.h). */
 static void
 on_notice(void *arg, const PGresult *res)
@@ -88,29 +126,22 @@ on_notice(void *arg, const PGresult *res)
 	pq_notice_keep_goodbye(res, ev->db_goodbye, sizeof(ev->db_goodbye));
 }
 
+/* The connection or an attempt failed at step what: logged, closed, and
+ * retried after the backoff (common/db_outage.h). */
 static void
-db_fail(struct events *ev, const char *what)
+db_fail(struct events *ev, const char *what, const char *why)
 {
-	const char *msg = ev->db_goodbye[0] != '\0' ? ev->db_goodbye :
-	    ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
-	long long now = monotonic_ms();
+	char how[64];
+	const char *msg = why != NULL ? why : ev->db_goodbye[0] != '\0' ?
+	    ev->db_goodbye : ev->conn != NULL ? PQerrorMessage(ev->conn) : "";
 
 	if (ev->db_state == DB_READY) {
-		log_warn("database connection lost (%s): %s; clients stay, "
-		    "reconnecting", what, msg);
-		ev->db_down_since_ms = now;
-		ev->db_failures = 0;
-	} else if (++ev->db_failures == 1 || now - ev->db_logged_ms >= REMIND_MS) {
-		log_warn("cannot reach the database (%s; %lu attempts in %.1f s): %s",
-		    what, ev->db_failures, (double)(now - ev->db_down_since_ms) / 1000,
-		    msg);
-		ev->db_logged_ms = now;
-	}
+		snprintf(how, sizeof(how), "(%s)", what);
+		db_outage_lost(&ev->db_outage, how, msg,
+		    "clients stay, reconnecting");
+	} else
+		db_outage_failed(&ev->db_outage, what, msg);
 	events_db_close(ev);
-	ev->db_retry_ms = monotonic_ms() + ev->db_backoff_ms;
-	ev->db_backoff_ms *= 2;
-	if (ev->db_backoff_ms > BACKOFF_MAX_MS)
-		ev->db_backoff_ms = BACKOFF_MAX_MS;
 }
 
 /* Sends a query; watches for writability while libpq has bytes to flush. */
@@ -123,73 +154,25 @@ db_send(struct events *ev, const char *sql)
 		return LI_ERROR;
 	if ((flush = PQflush(ev->conn)) < 0)
 		return LI_ERROR;
-	db_watch(ev, EPOLLIN | (flush ? EPOLLOUT : 0));
-	return LI_OK;
+	return db_watch(ev, EPOLLIN | (flush ? EPOLLOUT : 0));
 }
 
+/* The snapshot is loaded: streaming begins (again). */
 static void
-on_notification(struct events *ev, const char *payload)
+db_ready(struct events *ev)
 {
-	struct notify_event ne;
-	struct item it;
-	char data[LI_ITEM_ID_MAX + 96];
-	int n;
+	char detail[128];
 
-	ev->metrics.notifications++;
-	if (notify_parse(payload, strlen(payload), &ne) != LI_OK) {
-		ev->metrics.notifications_bad++;
-		log_warn("ignoring a malformed notification on " CHANNEL);
-		return;
-	}
-	switch (ne.kind) {
-	case NOTIFY_ITEM:
-		memcpy(it.id, ne.id, sizeof(it.id));
-		it.quantity = ne.quantity;
-		it.initial_quantity = ne.initial_quantity;
-		it.version = ne.version;
-		if ((n = item_state_apply(&ev->items, &it)) <= 0) {
-			if (n == 0)
-				ev->metrics.notifications_stale++;
-			return;     /* older than what clients already have */
-		}
-		free(ev->snapshot);
-		ev->snapshot = NULL;
-		n = snprintf(data, sizeof(data),
-		    "{\"id\":\"%s\",\"quantity\":%lld,\"version\":%lld}",
-		    it.id, it.quantity, it.version);
-		stream_publish(ev, "item", data, (size_t)n);
-		return;
-	case NOTIFY_ORDER:
-		stream_publish(ev, "order", ne.order, strlen(ne.order));
-		return;
-	case NOTIFY_RESET:
-		stream_publish(ev, "reset", "{}", 2);
-		return;
-	}
-}
-
-/* Reads the snapshot rows into a fresh state. */
-static int
-load_snapshot(struct events *ev, PGresult *res)
-{
-	struct item it;
-
-	if (PQnfields(res) != 4)
-		return LI_ERROR;
-	item_state_clear(&ev->items);
-	for (int r = 0; r < PQntuples(res); r++) {
-		size_t len = (size_t)PQgetlength(res, r, 0);
-		if (len >= sizeof(it.id))
-			return LI_ERROR;
-		memcpy(it.id, PQgetvalue(res, r, 0), len + 1);
-		it.quantity = atoll(PQgetvalue(res, r, 1));
-		it.initial_quantity = atoll(PQgetvalue(res, r, 2));
-		it.version = atoll(PQgetvalue(res, r, 3));
-		if (item_state_apply(&ev->items, &it) < 0)
-			return LI_ERROR;
-	}
-	ev->items.loaded = 1;
-	return LI_OK;
+	ev->db_state = DB_READY;
+	if (ev->db_outage.ever_up)
+		snprintf(detail, sizeof(detail), "%zu items reloaded and sent to "
+		    "%zu clients", ev->items.count, ev->nstreaming);
+	else
+		snprintf(detail, sizeof(detail), "listening; %zu items loaded",
+		    ev->items.count);
+	if (db_outage_end(&ev->db_outage, detail))
+		ev->metrics.db_reconnects++;
+	stream_snapshot_loaded(ev);
 }
 
 /*
@@ -205,39 +188,27 @@ on_results(struct events *ev)
 	while (!PQisBusy(ev->conn)) {
 		if ((res = PQgetResult(ev->conn)) != NULL) {
 			if (ev->db_state == DB_LISTENING)
-				ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+				ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 			else
 				ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
-				    load_snapshot(ev, res) == LI_OK;
+				    changes_load_snapshot(ev, res) == LI_OK;
 			PQclear(res);
 			if (!ok) {
 				db_fail(ev, ev->db_state == DB_LISTENING ?
-				    "LISTEN" : "snapshot");
+				    "LISTEN" : "snapshot", NULL);
 				return;
 			}
 			continue;
 		}
 		if (ev->db_state == DB_LISTENING) {
 			if (db_send(ev, snapshot_sql) != LI_OK) {
-				db_fail(ev, "snapshot");
+				db_fail(ev, "snapshot", NULL);
 				return;
 			}
 			ev->db_state = DB_LOADING;
 			continue;
 		}
-		ev->db_state = DB_READY;
-		ev->db_backoff_ms = BACKOFF_MIN_MS;
-		if (ev->db_ever_ready) {
-			ev->metrics.db_reconnects++;
-			log_info("database connection regained after %.1f s down "
-			    "(%lu failed attempts); %zu items reloaded and sent to %zu "
-			    "clients", (double)(monotonic_ms() - ev->db_down_since_ms) /
-			    1000, ev->db_failures, ev->items.count, ev->nstreaming);
-		} else
-			log_info("listening on " CHANNEL "; %zu items loaded",
-			    ev->items.count);
-		ev->db_ever_ready = 1;
-		stream_snapshot_loaded(ev);
+		db_ready(ev);
 		return;
 	}
 }
@@ -248,35 +219,64 @@ drain_notifications(struct events *ev)
 	PGnotify *n;
 
 	while ((n = PQnotifies(ev->conn)) != NULL) {
-		on_notification(ev, n->extra);
+		changes_on_notification(ev, n->extra);
 		PQfreemem(n);
 	}
 	stream_flush(ev);
 }
 
-/* Drives PQconnectPoll one step. */
+/* Drives PQconnectPoll one step, and watches the socket it leaves. */
 static void
 connect_step(struct events *ev)
 {
 	switch (PQconnectPoll(ev->conn)) {
 	case PGRES_POLLING_READING:
-		db_watch(ev, EPOLLIN);
+		if (db_watch(ev, EPOLLIN) != LI_OK)
+			db_fail(ev, "connect", "cannot watch its socket");
 		return;
 	case PGRES_POLLING_WRITING:
-		db_watch(ev, EPOLLOUT);
+		if (db_watch(ev, EPOLLOUT) != LI_OK)
+			db_fail(ev, "connect", "cannot watch its socket");
 		return;
 	case PGRES_POLLING_OK:
+		/* The queries get a deadline of their own. */
+		ev->db_deadline_ms = monotonic_ms() + ev->db_timeout_ms;
 		if (PQsetnonblocking(ev->conn, 1) != 0 ||
 		    db_send(ev, listen_sql) != LI_OK) {
-			db_fail(ev, "LISTEN");
+			db_fail(ev, "LISTEN", NULL);
 			return;
 		}
 		ev->db_state = DB_LISTENING;
 		return;
 	default:
-		db_fail(ev, "connect");
+		db_fail(ev, "connect", NULL);
 		return;
 	}
+}
+
+/*
+ * The deadline of each socket of an attempt: the conninfo's connect_timeout
+ * when it has one (libpq reads it from PGCONNECT_TIMEOUT too; like libpq,
+ * at least 2 s), else --connect-timeout.
+ */
+static long long
+connect_timeout_ms(const struct events *ev)
+{
+	PQconninfoOption *opts = PQconninfo(ev->conn), *o;
+	long long ms = (long long)ev->cfg->connect_timeout_seconds * 1000;
+	long s;
+	char *end;
+
+	for (o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "connect_timeout") != 0 || o->val == NULL)
+			continue;
+		errno = 0;
+		s = strtol(o->val, &end, 10);
+		if (errno == 0 && end != o->val && *end == '\0' && s > 0 && s <= 86400)
+			ms = (s < 2 ? 2 : s) * 1000LL;
+	}
+	PQconninfoFree(opts);
+	return ms;
 }
 
 void
@@ -284,23 +284,37 @@ events_db_tick(struct events *ev)
 {
 	/* Later keywords win: the user's conninfo overrides our defaults. */
 	static const char *const keys[] = {
-		"application_name", "connect_timeout", "dbname", NULL
+		"application_name", "dbname", NULL
 	};
 	const char *values[] = {
-		"lastitem-events", "5", ev->cfg->conninfo, NULL
+		"lastitem-events", ev->cfg->conninfo, NULL
 	};
+	char why[96];
 
-	if (ev->db_state != DB_DOWN || monotonic_ms() < ev->db_retry_ms)
+	if (ev->db_state != DB_DOWN) {
+		if (ev->db_state != DB_READY && monotonic_ms() >= ev->db_deadline_ms) {
+			ev->metrics.db_timeouts++;
+			snprintf(why, sizeof(why), "no answer within %lld s; "
+			    "abandoned", ev->db_timeout_ms / 1000);
+			db_fail(ev, ev->db_state == DB_CONNECTING ? "connect" :
+			    ev->db_state == DB_LISTENING ? "LISTEN" : "snapshot", why);
+		}
+		return;
+	}
+	if (!db_outage_may_try(&ev->db_outage))
 		return;
 	ev->db_goodbye[0] = '\0';
 	ev->conn = PQconnectStartParams(keys, values, 1);
 	if (ev->conn == NULL || PQstatus(ev->conn) == CONNECTION_BAD) {
-		db_fail(ev, "connect");
+		db_fail(ev, "connect", ev->conn == NULL ? "out of memory" : NULL);
 		return;
 	}
 	(void)PQsetNoticeReceiver(ev->conn, on_notice, ev);
+	ev->db_timeout_ms = connect_timeout_ms(ev);
+	ev->db_deadline_ms = monotonic_ms() + ev->db_timeout_ms;
 	ev->db_state = DB_CONNECTING;
-	db_watch(ev, EPOLLOUT);
+	if (db_watch(ev, EPOLLOUT) != LI_OK)
+		db_fail(ev, "connect", "cannot watch its socket");
 }
 
 void
@@ -316,15 +330,17 @@ events_db_on_socket(struct events *ev, uint32_t epoll_events)
 	}
 	if (epoll_events & EPOLLOUT) {
 		if ((flush = PQflush(ev->conn)) < 0) {
-			db_fail(ev, "send");
+			db_fail(ev, "send", NULL);
 			return;
 		}
-		if (flush == 0)
-			db_watch(ev, EPOLLIN);
+		if (flush == 0 && db_watch(ev, EPOLLIN) != LI_OK) {
+			db_fail(ev, "send", "cannot watch its socket");
+			return;
+		}
 	}
 	if (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		if (!PQconsumeInput(ev->conn)) {
-			db_fail(ev, "read");
+			db_fail(ev, "read", NULL);
 			return;
 		}
 		if (ev->db_state == DB_LISTENING || ev->db_state == DB_LOADING)
@@ -333,5 +349,5 @@ events_db_on_socket(struct events *ev, uint32_t epoll_events)
 			drain_notifications(ev);
 	}
 	if (ev->conn != NULL && PQstatus(ev->conn) != CONNECTION_OK)
-		db_fail(ev, "status");
+		db_fail(ev, "status", NULL);
 }

@@ -51,6 +51,9 @@ static const char usage[] =
 "  --max-clients N         connections beyond this get 503 (default 19000)\n"
 "  --ring N                recent events kept for Last-Event-ID (default 4096)\n"
 "  --request-timeout S     time a client has to send its request (default 10)\n"
+"  --connect-timeout S     time each address has to let the daemon in before the\n"
+"                          attempt is abandoned and retried (default 5; the\n"
+"                          conninfo's connect_timeout wins when it has one)\n"
 "  --help, --version\n";
 
 /* Returns LI_OK, LI_DECLINED (help or version given) or LI_ERROR. */
@@ -65,6 +68,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 'c' },
 		{ "ring", required_argument, NULL, 'r' },
 		{ "request-timeout", required_argument, NULL, 't' },
+		{ "connect-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -80,6 +84,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 	cfg->max_clients = 19000;
 	cfg->ring_size = 4096;
 	cfg->request_seconds = 10;
+	cfg->connect_timeout_seconds = 5;
 	while ((c = getopt_long(argc, argv, "l:d:h", options, NULL)) != -1) {
 		n = 0;
 		switch (c) {
@@ -92,6 +97,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		case 'c': n = cfg->max_clients = (int)option_number(optarg, 1, 1000000); break;
 		case 'r': n = option_number(optarg, 1, 1000000); cfg->ring_size = (size_t)n; break;
 		case 't': n = cfg->request_seconds = (int)option_number(optarg, 1, 3600); break;
+		case 'T': n = cfg->connect_timeout_seconds = (int)option_number(optarg, 1, 3600); break;
 		default: n = -1; break;
 		}
 		if (n < 0) {
@@ -191,8 +197,7 @@ setup(struct events *ev, const struct events_config *cfg)
 	memset(ev, 0, sizeof(*ev));
 	ev->cfg = cfg;
 	ev->db_fd = -1;
-	ev->db_backoff_ms = 100;
-	ev->db_down_since_ms = monotonic_ms();   /* not connected yet */
+	db_outage_init(&ev->db_outage, 100, 5000);
 	ev->listener_watch.kind = WATCH_LISTENER;
 	ev->signal_watch.kind = WATCH_SIGNAL;
 	ev->timer_watch.kind = WATCH_TIMER;

@@ -6,7 +6,8 @@
  * Last-Event-ID from one this process never issued (an earlier run, another
  * host): those get a snapshot, because nothing here can say what they
  * missed. Within a run, the ring answers "what came after n" until n falls
- * out of it; after that, a snapshot again.
+ * out of it, or while the frames after n would pass --max-buffer; after
+ * that, a snapshot again.
  */
 #include <config.h>
 
@@ -123,13 +124,34 @@ stream_snapshot_loaded(struct events *ev)
 		return;
 	}
 	/* Like a client's start, the new snapshot is bounded by the catalogue
-	 * and arrives all at once: it does not count against --max-buffer. */
+	 * and arrives all at once: it does not count against --max-buffer. But
+	 * the allowance is one snapshot (or what is left of the start, if
+	 * more), not one more per resync: a client that has not read the last
+	 * one when the next comes cannot keep up, and may not hold them all. */
 	for (c = ev->clients; c != NULL; c = c->next)
-		if (c->state == CLIENT_STREAMING)
-			c->grace = c->grace > SIZE_MAX - len ? SIZE_MAX : c->grace + len;
+		if (c->state == CLIENT_STREAMING && c->grace < len)
+			c->grace = len;
 	clients_broadcast(ev, frame, len, 1);
 }
 
+/* The bytes of the n events from the ring's index first on. */
+static size_t
+replay_bytes(const struct ring *r, size_t first, long n)
+{
+	size_t total = 0;
+
+	for (long k = 0; k < n; k++)
+		total += ring_at(r, first + (size_t)k)->len;
+	return total;
+}
+
+/*
+ * A client's start: retry, then what it missed after last_event_id, or a
+ * snapshot. The replay is sent only while it fits in --max-buffer: it is
+ * queued at once, before the client can read any of it, and a client that
+ * resumed from the ring's oldest event and never read would otherwise hold
+ * the whole ring.
+ */
 int
 stream_send_start(struct events *ev, struct client *c, const char *last_event_id)
 {
@@ -142,6 +164,12 @@ stream_send_start(struct events *ev, struct client *c, const char *last_event_id
 		return LI_ERROR;
 	if (last_event_id != NULL && sse_parse_event_id(last_event_id, ev->run_id, &seq))
 		n = ring_since(&ev->ring, seq, ev->seq, &first);
+	if (n > 0 && replay_bytes(&ev->ring, first, n) > ev->cfg->max_buffer) {
+		/* More than a client may have unread: what it missed is told
+		 * more briefly by a snapshot, as when its gap is too old. */
+		ev->metrics.replays_refused++;
+		n = -1;
+	}
 	if (n >= 0) {
 		for (long k = 0; k < n; k++) {
 			const struct ring_entry *e = ring_at(&ev->ring, first + (size_t)k);
