@@ -1,7 +1,9 @@
 /*
- * fuzz_events_notify — the payloads of NOTIFY lastitem_events, which anyone
- * allowed to connect to the database could send, parsed by the event
- * daemon before anything of them reaches a browser.
+ * fuzz_events_notify — the payloads of the event channel's notifications,
+ * parsed by the event daemon before anything of them reaches a browser.
+ * Only the schema's triggers know the channel's name today, but the parser
+ * still treats what arrives as outside input: a secret can leak, and the
+ * payloads are the database's, not the daemon's.
  *
  * Input: the payload. The daemon takes it with strlen() (libpq hands over a
  * C string); here it is also given with its exact length and no NUL after
