@@ -35,7 +35,7 @@ RUN mkdir -p /etc/postgresql-common \
  && apt-get install -y --no-install-recommends postgresql-15 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/share/lastitem/sql /usr/share/lastitem/sql
-COPY container/db-start.sh /usr/lib/lastitem/db-start.sh
+COPY scripts/container/db-start.sh /usr/lib/lastitem/db-start.sh
 ENV PGDATA=/var/lib/postgresql/data
 EXPOSE 5432
 STOPSIGNAL SIGINT
@@ -48,7 +48,7 @@ RUN apt-get update \
  && useradd --system --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin lastitem
 COPY --from=build /out/ /
-COPY container/api-start.sh container/web-start.sh /usr/lib/lastitem/
+COPY scripts/container/api-start.sh scripts/container/web-start.sh /usr/lib/lastitem/
 # The services start as root only to read what root owns (the admin token's
 # secret) or to bind; each program then runs as lastitem or nobody.
 CMD ["lastitem-api", "--help"]

@@ -68,7 +68,7 @@ elapsed() {
 t0=$(date +%s)
 how="there already"
 podman image exists debian:12 || how="made by debootstrap"
-sh "$LI_SRCDIR/container/base-image.sh" >"$TEST_DIR/base-image.log" 2>&1
+sh "$LI_SRCDIR/scripts/container/base-image.sh" >"$TEST_DIR/base-image.log" 2>&1
 ok $? "the base image debian:12 ($how, $(elapsed "$t0"))"
 t0=$(date +%s)
 podman build -t lastitem-db:latest --target db "$LI_SRCDIR" >"$TEST_DIR/build-db.log" 2>&1
