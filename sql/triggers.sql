@@ -19,8 +19,11 @@
 -- inside the two functions below, which run as the owner: events_notify()
 -- sends, events_listen() subscribes the caller's session. The pool's role
 -- may call neither; the daemon's role (roles.sql) may call events_listen().
--- Neither role ever sees the name, nor does pg_stat_activity or the
--- functions' source. It is kept across reloads of the schema (a running
+-- The pool's role never sees the name: not in a table, not in
+-- pg_stat_activity, not in the functions' source. The daemon's role could
+-- read it back (pg_listening_channels() of its own session), so only the
+-- daemon's credentials are as sensitive as the name; the pool's, which many
+-- processes and hosts hold, cannot forge. It is kept across reloads of the schema (a running
 -- daemon listens on it); to change it, update the row and restart the
 -- daemon.
 CREATE TABLE IF NOT EXISTS lastitem.events_channel (
