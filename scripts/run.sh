@@ -8,6 +8,32 @@
 # $METRICS_HOST:$METRICS_PORT (127.0.0.1, $PORT + 1). While it runs it watches its processes and
 # restarts any that dies, saying so. Ctrl-C stops everything it started.
 set -u
+
+# Ctrl-C is how make run stops, so SIGINT must reach our trap. A shell
+# ignores it in its background jobs (`make run &` in a script), and a
+# signal ignored when bash starts cannot be trapped: then start again with
+# it at its default. (Our daemons live in sessions of their own, stack_spawn,
+# so the terminal's SIGINT reaches only this script, which stops them.)
+sigint_ignored() {
+    local key mask
+    while read -r key mask; do
+        [ "$key" = SigIgn: ] && { (( 16#$mask & 2 )); return; }
+    done </proc/$$/status
+    return 1
+} 2>/dev/null
+if sigint_ignored; then
+    exec env --default-signal=INT "$BASH" "${BASH_SOURCE[0]}" "$@"
+fi
+
+# The admin token reaches the pool in a file of ours: an environment
+# variable would be inherited by every process started from here
+# (PostgreSQL and its backends, nginx, the daemon), each showing it in
+# /proc/PID/environ. Taken out of the environment before anything starts.
+admin_token=${LASTITEM_ADMIN_TOKEN:-}
+unset LASTITEM_ADMIN_TOKEN
+ADMIN_TOKEN_FILE=${LASTITEM_ADMIN_TOKEN_FILE:-}
+RUN_TOKEN_FILE=
+
 . "$LI_SRCDIR/scripts/stack.sh"
 
 PORT=${PORT:-8080}
@@ -27,24 +53,37 @@ say() {
 stopping=0
 shutdown() {
     stopping=1
-    trap '' INT TERM
+    trap '' INT TERM HUP
     say "stopping (the data stays in $RUN_DIR/pg)"
-    stack_down
     exit 0
 }
-trap shutdown INT TERM
-# A failed start (stack_die) must not leave the others running.
-trap stack_down EXIT
+# Whatever ends it (Ctrl-C, SIGTERM, the terminal closing, a failed start),
+# nothing it started is left running, and the token's file goes too.
+run_exit() {
+    stack_down
+    [ -z "$RUN_TOKEN_FILE" ] || rm -f "$RUN_TOKEN_FILE"
+}
+trap shutdown INT TERM HUP
+trap run_exit EXIT
 
-# The admin token comes from a file (LASTITEM_ADMIN_TOKEN_FILE) or from
-# LASTITEM_ADMIN_TOKEN, which the pool reads and wipes: never an argument,
-# which ps would show.
-POOL_ARGS=(--allow-unsafe)
-[ -z "${LASTITEM_ADMIN_TOKEN_FILE:-}" ] ||
-    POOL_ARGS+=(--admin-token-file "$LASTITEM_ADMIN_TOKEN_FILE")
 EVENTS_PER_ADDRESS=${EVENTS_PER_ADDRESS:-256}
 
 stack_init "$RUN_DIR"
+
+# The token, never an argument (ps would show it): the user's file
+# (LASTITEM_ADMIN_TOKEN_FILE), which wins, or ours, made 0600 from
+# LASTITEM_ADMIN_TOKEN and removed when make run ends.
+if [ -z "$ADMIN_TOKEN_FILE" ] && [ -n "$admin_token" ]; then
+    RUN_TOKEN_FILE=$RUN_DIR/admin-token
+    rm -f "$RUN_TOKEN_FILE" &&
+        (umask 077 && printf '%s\n' "$admin_token" >"$RUN_TOKEN_FILE") ||
+        stack_die "cannot write $RUN_TOKEN_FILE"
+    ADMIN_TOKEN_FILE=$RUN_TOKEN_FILE
+fi
+admin_token=
+POOL_ARGS=(--allow-unsafe)
+[ -z "$ADMIN_TOKEN_FILE" ] || POOL_ARGS+=(--admin-token-file "$ADMIN_TOKEN_FILE")
+
 pg_up
 pool_start "${POOL_ARGS[@]}"
 events_start
@@ -54,10 +93,10 @@ url="http://localhost:$PORT"
 [ "$HOST" = 127.0.0.1 ] || [ "$HOST" = localhost ] || url="http://$HOST:$PORT"
 stampede="test/stampede -n 200 --reset"
 [ "$PORT" = 8080 ] || stampede="$stampede -u $url"
-if [ -n "${LASTITEM_ADMIN_TOKEN_FILE:-}" ]; then
-    reset_note="needs the admin token (in $LASTITEM_ADMIN_TOKEN_FILE)"
-elif [ -n "${LASTITEM_ADMIN_TOKEN:-}" ]; then
-    reset_note="needs the admin token (LASTITEM_ADMIN_TOKEN)"
+if [ -n "$RUN_TOKEN_FILE" ]; then
+    reset_note="needs the admin token (LASTITEM_ADMIN_TOKEN, kept for the pool in $RUN_TOKEN_FILE)"
+elif [ -n "$ADMIN_TOKEN_FILE" ]; then
+    reset_note="needs the admin token (in $ADMIN_TOKEN_FILE)"
 else
     reset_note="OPEN to anyone who can reach the page (set LASTITEM_ADMIN_TOKEN or LASTITEM_ADMIN_TOKEN_FILE to protect it)"
 fi

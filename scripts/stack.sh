@@ -6,18 +6,26 @@
 # one directory, $STACK_DIR.
 #
 #   $STACK_DIR/pg/data   the cluster          $STACK_DIR/pg/sock  its socket
-#   $STACK_DIR/api.sock  the pool's socket    $STACK_DIR/nginx    nginx's files
-#   $STACK_DIR/metrics.sock  the pool's socket for /api/metrics and /api/health
-#   $STACK_DIR/events.sock  the event daemon's socket
-#   $STACK_DIR/*.log     what each process said
+#   $STACK_DIR/sock/api.sock      the pool's socket
+#   $STACK_DIR/sock/metrics.sock  the pool's socket for /api/metrics and /api/health
+#   $STACK_DIR/sock/events.sock   the event daemon's socket
+#   $STACK_DIR/nginx     nginx's files        $STACK_DIR/*.log    what each process said
 #
 # PostgreSQL refuses to run as root, so when we are root it runs as the
-# unprivileged user $PG_USER (postgres by default), which owns pg/.
+# unprivileged user $PG_USER (postgres by default), which owns pg/; nginx's
+# master runs as root and its workers as $NGINX_USER (www-data by default).
+#
+# No other local user gets in (doc/design.md): pg/ is the stack's user's
+# alone (and $PG_USER's), PostgreSQL takes only peer-authenticated local
+# connections of the stack's user, as the roles of pg_ident.conf, and sock/
+# and the sockets in it are the stack's user's alone, or also nginx's
+# workers' group when we are root.
 #
 # Needs from the build: LI_SRCDIR, LI_BUILDDIR, PG_BINDIR, NGINX_BIN.
 
 : "${PG_USER:=postgres}"
 : "${PG_PORT:=5432}"
+: "${NGINX_USER:=www-data}"
 
 STACK_PG_EXTERNAL=   # set when DATABASE_URL or PG* name a server of the user's
 
@@ -40,13 +48,36 @@ stack_init() {
     STACK_DIR=$1
     mkdir -p "$STACK_DIR" || stack_die "cannot create $STACK_DIR"
     # nginx's workers and PostgreSQL run as other users: let them through.
+    # What they must not read is in sub-directories of its own (pg/, sock/).
     chmod 755 "$STACK_DIR"
     STACK_PG_SOCK=$STACK_DIR/pg/sock
-    STACK_API_SOCK=$STACK_DIR/api.sock
-    STACK_METRICS_SOCK=$STACK_DIR/metrics.sock
-    STACK_EVENTS_SOCK=$STACK_DIR/events.sock
-    [ ${#STACK_PG_SOCK} -lt 90 ] ||
+    STACK_SOCK_DIR=$STACK_DIR/sock
+    STACK_API_SOCK=$STACK_SOCK_DIR/api.sock
+    STACK_METRICS_SOCK=$STACK_SOCK_DIR/metrics.sock
+    STACK_EVENTS_SOCK=$STACK_SOCK_DIR/events.sock
+    [ ${#STACK_PG_SOCK} -lt 90 ] && [ ${#STACK_METRICS_SOCK} -lt 100 ] ||
         stack_die "$STACK_DIR is too deep for a unix socket path; use a shorter one"
+    stack_sock_dir
+}
+
+# The group nginx's workers run as, when we are root (empty otherwise: then
+# they run as we do).
+stack_nginx_group() {
+    [ "$(id -u)" = 0 ] || return 0
+    id -gn "$NGINX_USER" 2>/dev/null ||
+        stack_die "running as root needs the unprivileged user '$NGINX_USER' for nginx's workers (set NGINX_USER)"
+}
+
+# sock/: where the pool's and the daemon's sockets are. Ours alone, or
+# also nginx's workers' group (they connect; nobody else may).
+stack_sock_dir() {
+    mkdir -p "$STACK_SOCK_DIR" || stack_die "cannot create $STACK_SOCK_DIR"
+    STACK_SOCK_GROUP=$(stack_nginx_group) || exit 1
+    if [ -n "$STACK_SOCK_GROUP" ]; then
+        chown "0:$STACK_SOCK_GROUP" "$STACK_SOCK_DIR" && chmod 750 "$STACK_SOCK_DIR"
+    else
+        chmod 700 "$STACK_SOCK_DIR"
+    fi || stack_die "cannot restrict $STACK_SOCK_DIR"
 }
 
 # A TCP port on 127.0.0.1 nobody listens on now: test/freeport's when it is
@@ -69,6 +100,7 @@ stack_free_port() {
 # ------------------------------------------------------------- PostgreSQL
 
 # The libpq connection string of the superuser, for loading the schema.
+# (Each role named here must be in pg_ident.conf: see pg_write_auth.)
 stack_admin_conninfo() {
     if [ -n "$STACK_PG_EXTERNAL" ]; then
         echo "${DATABASE_URL:-}"
@@ -118,8 +150,10 @@ pg_init() {
             stack_die "running as root needs the unprivileged user '$PG_USER' for PostgreSQL"
         chown -R "$PG_USER" "$pg"
     fi
-    stack_as_pg "$PG_BINDIR/initdb" -D "$pg/data" -U postgres -A trust \
-        -E UTF8 --locale=C.UTF-8 ${STACK_INITDB_NOSYNC:+--no-sync} >"$pg/initdb.log" 2>&1 ||
+    pg_lock_down
+    # pg_hba.conf is replaced before the first start (pg_write_auth).
+    stack_as_pg "$PG_BINDIR/initdb" -D "$pg/data" -U postgres \
+        --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 ${STACK_INITDB_NOSYNC:+--no-sync} >"$pg/initdb.log" 2>&1 ||
         { cat "$pg/initdb.log" >&2; stack_die "initdb failed"; }
     {
         echo "# lastitem: unix socket only, in the run directory"
@@ -132,8 +166,55 @@ pg_init() {
     } >>"$pg/data/postgresql.conf"
 }
 
+# pg_lock_down: pg/ (the cluster, its socket directory, its logs) is for
+# PostgreSQL's user and the stack's user alone: when we are root, $PG_USER
+# owns it and root's group may pass; otherwise it is ours, 0700. Done at
+# every start, so a cluster of an older `make run` (0755) is closed too.
+pg_lock_down() {
+    local pg=$STACK_DIR/pg
+    if [ "$(id -u)" = 0 ]; then
+        chown "$PG_USER:0" "$pg" "$pg/sock" && chmod 750 "$pg" "$pg/sock"
+    else
+        chmod 700 "$pg" "$pg/sock"
+    fi || stack_die "cannot restrict $pg"
+}
+
+# pg_write_auth: who may connect. Only through the socket (listen_addresses
+# is empty), only as the OS user running the stack (peer), and only as the
+# roles the stack uses (the map): the superuser that loads the schema, the
+# pool's lastitem_app and the event daemon's lastitem_events. Rewritten at
+# every start: a cluster made by an older `make run` (initdb -A trust, where
+# any local user was a superuser) gets these rules too, and so does one
+# whose stack now runs as another user.
+pg_write_auth() {
+    local data=$STACK_DIR/pg/data me role
+    me=$(id -un) || stack_die "who am I?"
+    {
+        echo "# lastitem (scripts/stack.sh): rewritten at every start."
+        echo "# TYPE  DATABASE  USER  METHOD"
+        echo "local   all       all   peer map=lastitem"
+    } >"$data/pg_hba.conf.new" &&
+    {
+        echo "# lastitem (scripts/stack.sh): rewritten at every start."
+        echo "# MAPNAME  SYSTEM-USER  PG-USER"
+        for role in postgres lastitem_app lastitem_events; do
+            printf 'lastitem  %s  %s\n' "$me" "$role"
+        done
+    } >"$data/pg_ident.conf.new" || stack_die "cannot write $data/pg_hba.conf"
+    if [ "$(id -u)" = 0 ]; then
+        chown "$PG_USER" "$data/pg_hba.conf.new" "$data/pg_ident.conf.new" ||
+            stack_die "cannot give $data/pg_hba.conf to $PG_USER"
+    fi
+    chmod 600 "$data/pg_hba.conf.new" "$data/pg_ident.conf.new" &&
+    mv -f "$data/pg_hba.conf.new" "$data/pg_hba.conf" &&
+    mv -f "$data/pg_ident.conf.new" "$data/pg_ident.conf" ||
+        stack_die "cannot write $data/pg_hba.conf"
+}
+
 pg_start() {
     local pg=$STACK_DIR/pg
+    pg_lock_down
+    pg_write_auth
     stack_as_pg "$PG_BINDIR/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
         start >/dev/null || { tail -20 "$pg/postgres.log" >&2; stack_die "PostgreSQL did not start"; }
 }
@@ -172,6 +253,23 @@ pg_up() {
 
 # ------------------------------------------------------------- our daemons
 
+# stack_spawn COMMAND…: starts COMMAND in the background, in a session of
+# its own, and sets STACK_SPAWNED_PID. The terminal's Ctrl-C goes to its
+# foreground process group: our daemons are not in it, so they stop when
+# whoever started them says so (run.sh's trap), never on their own while
+# a supervisor looks on and starts them again. setsid execs in place (the
+# pid is the daemon's) unless its caller leads a process group, which a
+# background job of a shell with job control does: that job has a group of
+# its own already, out of the terminal's reach.
+stack_spawn() {
+    if [[ $- == *m* ]]; then
+        "$@" &
+    else
+        setsid "$@" &
+    fi
+    STACK_SPAWNED_PID=$!
+}
+
 # stack_daemon_start WHAT PROGRAM SOCKET LOG [options…]: starts one of our
 # programs listening on a unix SOCKET, connected as the pool's role, and waits
 # until the socket is there. Sets STACK_DAEMON_PID.
@@ -183,9 +281,12 @@ stack_daemon_start() {
     # so a password in it never shows in ps.
     local db=(--db "$(stack_app_conninfo)")
     [ -z "$STACK_PG_EXTERNAL" ] || db=()
-    "$LI_BUILDDIR/fcgi/$program" --listen "$socket" \
-        "${db[@]}" "$@" >>"$log" 2>&1 &
-    STACK_DAEMON_PID=$!
+    # nginx's workers connect to the socket: when we are root they are not us.
+    local access=()
+    [ -z "${STACK_SOCK_GROUP:-}" ] || access=(--socket-group "$STACK_SOCK_GROUP")
+    stack_spawn "$LI_BUILDDIR/fcgi/$program" --listen "$socket" "${access[@]}" \
+        "${db[@]}" "$@" >>"$log" 2>&1
+    STACK_DAEMON_PID=$STACK_SPAWNED_PID
     for i in $(seq 1 100); do
         [ -S "$socket" ] && return 0
         kill -0 "$STACK_DAEMON_PID" 2>/dev/null || break
@@ -277,7 +378,8 @@ nginx_start() {
             stack_die "no free port for the metrics server"
     fi
     mkdir -p "$dir/tmp"
-    [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
+    # As root, the workers run as $NGINX_USER, in the group sock/ is open to.
+    [ -n "${STACK_SOCK_GROUP:-}" ] && user_line="user $NGINX_USER $STACK_SOCK_GROUP;"
     case $per_address in
         ''|*[!0-9]*) stack_die "EVENTS_PER_ADDRESS takes a number (0 = no limit)" ;;
     esac
@@ -298,9 +400,9 @@ nginx_start() {
         -e "s|@EVENTS_LIMIT@|$events_limit|" \
         -e "s|@METRICS_LISTEN@|$metrics_listen|" \
         "$LI_SRCDIR/nginx/lastitem.conf.in" >"$dir/nginx.conf"
-    "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
-        >>"$STACK_DIR/nginx.log" 2>&1 &
-    NGINX_PID=$!
+    stack_spawn "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        >>"$STACK_DIR/nginx.log" 2>&1
+    NGINX_PID=$STACK_SPAWNED_PID
     STACK_URL=http://$host:$port
     STACK_METRICS_URL=http://$metrics_listen
     local i

@@ -26,6 +26,8 @@ static const char usage[] =
 "                           for GET /api/metrics and /api/health only, so a\n"
 "                           scrape never queues behind purchases (default:\n"
 "                           none; both are answered on --listen as well)\n"
+"  --socket-group NAME      a unix socket is 0660 and of group NAME (nginx's\n"
+"                           workers'); without it 0600, this user's alone\n"
 "  --workers N              worker processes, each with one database connection\n"
 "                           (default: 2 per core, at least 2, at most 16)\n"
 "  --strategy NAME          default strategy: pessimistic (default), atomic,\n"
@@ -117,10 +119,11 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 {
 	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
 	    OPT_VERSION, OPT_METRICS_LISTEN, OPT_LOCK_TIMEOUT,
-	    OPT_STATEMENT_TIMEOUT };
+	    OPT_STATEMENT_TIMEOUT, OPT_SOCKET_GROUP };
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "strategy", required_argument, NULL, 's' },
 		{ "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
@@ -157,6 +160,11 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 			break;
 		case OPT_METRICS_LISTEN:
 			cfg->metrics_listen = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			if (socket_access_set_group(&cfg->socket_access, optarg,
+			    err, errlen) != LI_OK)
+				return LI_ERROR;
 			break;
 		case 'w':
 			if ((n = option_number(optarg, 1, 256)) < 0) {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "common/socket_access.h"
 #include "strategy.h"
 
 #define API_ADMIN_TOKEN_MAX 1024
@@ -26,6 +27,7 @@ struct api_config {
 	int workers;                   /* --workers */
 	const char *listen;            /* --listen: unix path or host:port */
 	const char *metrics_listen;    /* --metrics-listen, or NULL: none */
+	struct socket_access socket_access; /* --socket-group */
 	int backlog;                   /* --backlog */
 	enum strategy default_strategy;/* --strategy */
 	int allow_unsafe;              /* --allow-unsafe */

@@ -233,20 +233,29 @@ drain(struct pool *pool, const sigset_t *signals)
 }
 
 /* Opens a FastCGI socket: non-blocking (see worker.c), and for a unix
- * socket writable by nginx's workers, whatever user they run as. */
+ * socket open to this user and --socket-group alone (socket_access.h). */
 static int
-open_listener(const char *addr, int backlog)
+open_listener(const char *addr, int backlog, const struct socket_access *sa)
 {
-	int fd, flags;
+	int fd, flags, is_unix = strchr(addr, ':') == NULL;
+	mode_t mask;
 
-	if (strchr(addr, ':') == NULL)
+	if (is_unix)
 		(void)unlink(addr);           /* a socket left by a killed master */
-	if ((fd = FCGX_OpenSocket(addr, backlog)) < 0) {
+	mask = socket_access_begin();
+	fd = FCGX_OpenSocket(addr, backlog);
+	if (fd < 0) {
 		log_error("cannot listen on %s: %s", addr, strerror(errno));
+		(void)umask(mask);
 		return -1;
 	}
-	if (strchr(addr, ':') == NULL && chmod(addr, 0666) != 0)
-		log_warn("chmod %s: %s", addr, strerror(errno));
+	if (socket_access_apply(sa, is_unix ? addr : NULL, mask) != LI_OK) {
+		log_error("cannot give %s mode %s: %s", addr,
+		    sa->group != NULL ? "0660 and its group" : "0600",
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		log_error("cannot make the listening socket non-blocking: %s",
@@ -296,9 +305,11 @@ main(int argc, char **argv)
 	pool.nslots = cfg.workers + (cfg.metrics_listen != NULL);
 	/* The scrape socket first: whoever sees the main one can scrape. */
 	if (cfg.metrics_listen != NULL &&
-	    (pool.scrape_fd = open_listener(cfg.metrics_listen, cfg.backlog)) < 0)
+	    (pool.scrape_fd = open_listener(cfg.metrics_listen, cfg.backlog,
+	    &cfg.socket_access)) < 0)
 		return EXIT_FAILURE;
-	if ((pool.listen_fd = open_listener(cfg.listen, cfg.backlog)) < 0)
+	if ((pool.listen_fd = open_listener(cfg.listen, cfg.backlog,
+	    &cfg.socket_access)) < 0)
 		return EXIT_FAILURE;
 	if ((pool.slots = calloc((size_t)pool.nslots, sizeof(*pool.slots))) == NULL) {
 		log_error("out of memory");

@@ -24,10 +24,12 @@
 #include "item_state.h"
 #include "common/db_outage.h"
 #include "common/monotonic.h"
+#include "common/socket_access.h"
 #include "ring.h"
 
 struct events_config {
 	const char *listen;          /* --listen: unix path or host:port */
+	struct socket_access socket_access; /* --socket-group */
 	const char *conninfo;        /* --db, DATABASE_URL, or "" for PG* */
 	int heartbeat_seconds;       /* --heartbeat */
 	size_t max_buffer;           /* --max-buffer: unsent bytes per client */

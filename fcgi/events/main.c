@@ -37,12 +37,15 @@
 #include "events.h"
 #include "common/log.h"
 #include "common/option.h"
+#include "common/socket_access.h"
 
 #define TICK_MS 100
 
 static const char usage[] =
 "usage: lastitem-events [options]\n"
 "  --listen ADDR           unix socket path or host:port (default 127.0.0.1:9001)\n"
+"  --socket-group NAME     a unix socket is 0660 and of group NAME (nginx's\n"
+"                          workers'); without it 0600, this user's alone\n"
 "  --db CONNINFO           libpq connection string or URI (default: DATABASE_URL,\n"
 "                          else libpq's PG* variables)\n"
 "  --heartbeat SECONDS     a ': ping' comment at least this often (default 15)\n"
@@ -62,6 +65,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "heartbeat", required_argument, NULL, 'b' },
 		{ "max-buffer", required_argument, NULL, 'm' },
@@ -74,6 +78,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *env = getenv("DATABASE_URL");
+	char err[128];
 	long n;
 	int c;
 
@@ -90,6 +95,13 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		switch (c) {
 		case 'l': cfg->listen = optarg; continue;
 		case 'd': cfg->conninfo = optarg; continue;
+		case 'g':
+			if (socket_access_set_group(&cfg->socket_access, optarg,
+			    err, sizeof(err)) != LI_OK) {
+				fprintf(stderr, "lastitem-events: %s\n", err);
+				return LI_ERROR;
+			}
+			continue;
 		case 'h': fputs(usage, stdout); return LI_DECLINED;
 		case 'V': puts("lastitem-events " PACKAGE_VERSION); return LI_DECLINED;
 		case 'b': n = cfg->heartbeat_seconds = (int)option_number(optarg, 1, 3600); break;
@@ -114,12 +126,14 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 	return LI_OK;
 }
 
-/* Opens the listening socket: a unix path, or host:port. */
+/* Opens the listening socket: a unix path (open to this user and
+ * --socket-group alone, socket_access.h), or host:port. */
 static int
-open_listener(const char *addr)
+open_listener(const char *addr, const struct socket_access *sa)
 {
 	const char *colon = strrchr(addr, ':');
 	int fd = -1, one = 1;
+	mode_t mask;
 
 	if (strchr(addr, '/') != NULL || colon == NULL) {
 		struct sockaddr_un sun;
@@ -130,9 +144,14 @@ open_listener(const char *addr)
 			return -1;
 		strcpy(sun.sun_path, addr);
 		(void)unlink(addr);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
-		    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-		    chmod(addr, 0666) != 0)
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+			goto fail;
+		mask = socket_access_begin();
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+			(void)umask(mask);
+			goto fail;
+		}
+		if (socket_access_apply(sa, addr, mask) != LI_OK)
 			goto fail;
 	} else {
 		struct addrinfo hints, *ai = NULL;
@@ -234,7 +253,7 @@ setup(struct events *ev, const struct events_config *cfg)
 		log_error("cannot set up the event loop: %s", strerror(errno));
 		return LI_ERROR;
 	}
-	if ((ev->listen_fd = open_listener(cfg->listen)) < 0) {
+	if ((ev->listen_fd = open_listener(cfg->listen, &cfg->socket_access)) < 0) {
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(errno));
 		return LI_ERROR;
 	}
