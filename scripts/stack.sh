@@ -193,6 +193,11 @@ pg_write_auth() {
         echo "# lastitem (scripts/stack.sh): rewritten at every start."
         echo "# TYPE  DATABASE  USER  METHOD"
         echo "local   all       all   peer map=lastitem"
+        # A test that needs TCP (test/lib.sh, TEST_PG_TCP=1) gets loopback
+        # with a password: still no role without one.
+        [ "${STACK_PG_TCP:-0}" = 1 ] &&
+            echo "host    all       all   127.0.0.1/32  scram-sha-256"
+        true
     } >"$data/pg_hba.conf.new" &&
     {
         echo "# lastitem (scripts/stack.sh): rewritten at every start."

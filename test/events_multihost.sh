@@ -14,6 +14,10 @@
 TEST_PG_TCP=1
 test_stack_up --workers 1
 ROLE=lastitem_events
+# Over TCP the cluster wants a password (scram), as a real server would.
+stack_sql "ALTER ROLE lastitem_events PASSWORD 'multihost-test'" >/dev/null ||
+    bail "cannot set the daemon's password"
+AUTH="password=multihost-test"
 
 # daemon_start NAME CONNINFO [options…]: a daemon on a TCP port of its own,
 # with nothing in front of it; sets URL[NAME] and PID[NAME]; log NAME.log.
@@ -54,7 +58,7 @@ buy_streams() {
 # ------------------------------------------------------------ a refusing first host
 # Port 1 on 127.0.0.1 refuses at once (nobody listens there, and we are not
 # allowed to): libpq moves on to the second host with a new socket.
-daemon_start refused "host=127.0.0.1,127.0.0.1 port=1,$PG_PORT dbname=lastitem user=$ROLE"
+daemon_start refused "host=127.0.0.1,127.0.0.1 port=1,$PG_PORT dbname=lastitem user=$ROLE $AUTH"
 wait_until 20 db_up refused
 ok $? "with host=127.0.0.1,127.0.0.1 port=1,$PG_PORT the daemon reaches the database"
 buy_streams refused
@@ -74,9 +78,9 @@ diag "a server that never answers on 127.0.0.1:$SILENT"
 
 # One daemon with --connect-timeout 2, one with the conninfo's
 # connect_timeout=2 and a --connect-timeout it must not wait for.
-daemon_start option "host=127.0.0.1,127.0.0.1 port=$SILENT,$PG_PORT dbname=lastitem user=$ROLE" \
+daemon_start option "host=127.0.0.1,127.0.0.1 port=$SILENT,$PG_PORT dbname=lastitem user=$ROLE $AUTH" \
     --connect-timeout 2
-daemon_start conninfo "host=127.0.0.1,127.0.0.1 port=$SILENT,$PG_PORT dbname=lastitem user=$ROLE connect_timeout=2" \
+daemon_start conninfo "host=127.0.0.1,127.0.0.1 port=$SILENT,$PG_PORT dbname=lastitem user=$ROLE $AUTH connect_timeout=2" \
     --connect-timeout 3600
 started=$(date +%s%N)
 sleep 1

@@ -126,6 +126,7 @@ full_page_writes = off"
     # too, on a free port (PG_PORT).
     PG_PORT=5432
     if [ "${TEST_PG_TCP:-0}" = 1 ]; then
+        STACK_PG_TCP=1   # pg_hba.conf: loopback, scram passwords only
         PG_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
         STACK_PG_SETTINGS="$STACK_PG_SETTINGS
 listen_addresses = '127.0.0.1'"

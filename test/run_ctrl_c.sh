@@ -20,7 +20,11 @@ TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mkte
 chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
 RUN_DIR=$TEST_DIR/run
 PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+METRICS_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
 BASE_URL=http://127.0.0.1:$PORT
+# Where events_db_up (test/lib.sh) reads the daemon's metrics: nginx's
+# metrics server, which make run puts on METRICS_PORT.
+STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
 
 # Every process whose command line names our run directory, and their
 # children (nginx's workers and PostgreSQL's backends rename themselves).
@@ -75,12 +79,12 @@ ctrl_c() {
     local how=$1 log=$TEST_DIR/run-$1.out pids rc
     if [ "$how" = foreground ]; then
         set -m       # its own process group, SIGINT at its default
-        PORT=$PORT RUN_DIR=$RUN_DIR "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$log" 2>&1 &
+        PORT=$PORT METRICS_PORT=$METRICS_PORT RUN_DIR=$RUN_DIR "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$log" 2>&1 &
         RUN_PID=$!
         set +m
     else
         # A script's background job (SIGINT ignored), in a group of its own.
-        PORT=$PORT RUN_DIR=$RUN_DIR setsid "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$log" 2>&1 &
+        PORT=$PORT METRICS_PORT=$METRICS_PORT RUN_DIR=$RUN_DIR setsid "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$log" 2>&1 &
         RUN_PID=$!
     fi
     wait_until 90 grep -qF "lastitem is up" "$log" || bail "make run did not start ($how)"

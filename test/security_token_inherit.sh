@@ -18,7 +18,11 @@ TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mkte
 chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
 RUN_DIR=$TEST_DIR/run
 PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+METRICS_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
 BASE_URL=http://127.0.0.1:$PORT
+# Where events_db_up (test/lib.sh) reads the daemon's metrics: nginx's
+# metrics server, which make run puts on METRICS_PORT.
+STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
 RUN_LOG=$TEST_DIR/run.out
 TOKEN="inherit-$RANDOM$RANDOM-$RANDOM$RANDOM"
 
@@ -60,7 +64,7 @@ sells() {
     [ "$HTTP_STATUS" = 201 ]
 }
 
-LASTITEM_ADMIN_TOKEN=$TOKEN PORT=$PORT RUN_DIR=$RUN_DIR \
+LASTITEM_ADMIN_TOKEN=$TOKEN PORT=$PORT METRICS_PORT=$METRICS_PORT RUN_DIR=$RUN_DIR \
     "$BASH" "$LI_SRCDIR/scripts/run.sh" >"$RUN_LOG" 2>&1 &
 RUN_PID=$!
 wait_until 90 logged "lastitem is up" || bail "make run did not start"

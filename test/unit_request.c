@@ -496,6 +496,41 @@ test_problem_and_response(void)
 	    !strategy_is_unsafe(STRATEGY_PESSIMISTIC), "only naive is unsafe");
 }
 
+static void
+test_params_scan(void)
+{
+	char *envp[] = {
+		"REQUEST_METHOD=POST", "DOCUMENT_URI=/api/items/a/purchase",
+		"REQUEST_URI=/api/items/a/purchase?x=1", "QUERY_STRING=x=1",
+		"CONTENT_TYPE=application/json", "CONTENT_LENGTH=2",
+		"HTTP_IDEMPOTENCY_KEY=k=1", "HTTP_ORIGIN=http://h",
+		"HTTP_HOST=h", "REQUEST_SCHEME=http",
+		"HTTP_HOSTX=wrong", "HTTP_HOS=wrong", "NOEQUALS",
+		"HTTP_HOST=second", "HTTP_AUTHORIZATION=", NULL
+	};
+	char *empty[] = { NULL };
+	struct request_params p;
+
+	request_params_scan(envp, &p);
+	is_str(p.method, "POST", "params: REQUEST_METHOD");
+	is_str(p.document_uri, "/api/items/a/purchase", "params: DOCUMENT_URI");
+	is_str(p.request_uri, "/api/items/a/purchase?x=1", "params: REQUEST_URI");
+	is_str(p.query, "x=1", "params: QUERY_STRING");
+	is_str(p.content_type, "application/json", "params: CONTENT_TYPE");
+	is_str(p.content_length, "2", "params: CONTENT_LENGTH");
+	is_str(p.idempotency_key, "k=1", "params: a value may hold '='");
+	is_str(p.origin, "http://h", "params: HTTP_ORIGIN");
+	is_str(p.host, "h", "params: the first HTTP_HOST wins, not a longer or "
+	    "shorter name");
+	is_str(p.scheme, "http", "params: REQUEST_SCHEME");
+	is_str(p.authorization, "", "params: an empty value is there, empty");
+	ok(p.sec_fetch_site == NULL, "params: an absent one is NULL");
+	request_params_scan(empty, &p);
+	ok(p.method == NULL && p.host == NULL, "params: none at all");
+	request_params_scan(NULL, &p);
+	ok(p.method == NULL, "params: no list at all");
+}
+
 int
 main(void)
 {
@@ -503,6 +538,7 @@ main(void)
 	test_purchase_body();
 	test_reset_body();
 	test_headers();
+	test_params_scan();
 	test_same_origin();
 	test_orders_query();
 	test_problem_and_response();

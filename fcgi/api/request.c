@@ -12,6 +12,7 @@
 #include <config.h>
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,4 +521,46 @@ request_length_too_large(const char *content_length)
 {
 	return content_length != NULL && *content_length != '\0' &&
 	    strtoll(content_length, NULL, 10) > LI_BODY_MAX;
+}
+
+void
+request_params_scan(char *const *envp, struct request_params *out)
+{
+#define PARAM(name, field) { name, sizeof(name) - 1, \
+	offsetof(struct request_params, field) }
+	static const struct {
+		const char *name;
+		size_t len;
+		size_t offset;
+	} wanted[] = {
+		PARAM("REQUEST_METHOD", method),
+		PARAM("DOCUMENT_URI", document_uri),
+		PARAM("REQUEST_URI", request_uri),
+		PARAM("QUERY_STRING", query),
+		PARAM("CONTENT_TYPE", content_type),
+		PARAM("CONTENT_LENGTH", content_length),
+		PARAM("HTTP_IDEMPOTENCY_KEY", idempotency_key),
+		PARAM("HTTP_AUTHORIZATION", authorization),
+		PARAM("HTTP_ORIGIN", origin),
+		PARAM("HTTP_SEC_FETCH_SITE", sec_fetch_site),
+		PARAM("HTTP_HOST", host),
+		PARAM("REQUEST_SCHEME", scheme),
+	};
+#undef PARAM
+	const char *eq, **slot;
+
+	memset(out, 0, sizeof(*out));
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if ((eq = strchr(*envp, '=')) == NULL)
+			continue;
+		for (size_t i = 0; i < LI_ARRAY_LEN(wanted); i++) {
+			if (wanted[i].len != (size_t)(eq - *envp) ||
+			    memcmp(*envp, wanted[i].name, wanted[i].len) != 0)
+				continue;
+			slot = (const char **)(void *)((char *)out + wanted[i].offset);
+			if (*slot == NULL)
+				*slot = eq + 1;
+			break;
+		}
+	}
 }

@@ -73,9 +73,8 @@ stop_pending(void)
  * byte past the limit: that byte only tells that the body is too large.
  */
 static size_t
-read_body(FCGX_Request *fr, char *buf, int *too_large)
+read_body(FCGX_Request *fr, const char *cl, char *buf, int *too_large)
 {
-	const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
 	size_t len = 0;
 	int n;
 
@@ -127,26 +126,23 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 {
 	char body[LI_BODY_MAX + 1], path[2048];
 	struct http_request req;
+	struct request_params p;
 	struct response resp;
-	const char *q;
 
+	request_params_scan(fr->envp, &p);
 	memset(&req, 0, sizeof(req));
-	req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-	if (req.method == NULL)
-		req.method = "";
-	req.path = request_path(FCGX_GetParam("DOCUMENT_URI", fr->envp),
-	    FCGX_GetParam("REQUEST_URI", fr->envp), path, sizeof(path));
-	q = FCGX_GetParam("QUERY_STRING", fr->envp);
-	req.query = q != NULL ? q : "";
-	req.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-	req.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
-	req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	req.origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
-	req.sec_fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", fr->envp);
-	req.host = FCGX_GetParam("HTTP_HOST", fr->envp);
-	req.scheme = FCGX_GetParam("REQUEST_SCHEME", fr->envp);
+	req.method = p.method != NULL ? p.method : "";
+	req.path = request_path(p.document_uri, p.request_uri, path, sizeof(path));
+	req.query = p.query != NULL ? p.query : "";
+	req.content_type = p.content_type;
+	req.idempotency_key = p.idempotency_key;
+	req.authorization = p.authorization;
+	req.origin = p.origin;
+	req.sec_fetch_site = p.sec_fetch_site;
+	req.host = p.host;
+	req.scheme = p.scheme;
 	req.body = body;
-	req.body_len = read_body(fr, body, &req.body_too_large);
+	req.body_len = read_body(fr, p.content_length, body, &req.body_too_large);
 
 	response_init(&resp);
 	handle_request(ctx, &req, &resp);
