@@ -373,7 +373,9 @@ events_stop() {
 # the page's directory, when not the source tree's public/ (a test's copy).
 # STACK_METRICS_LISTEN: host:port of the metrics server (/api/metrics,
 # /api/events/metrics), 127.0.0.1 and a free port unless set; the public
-# door answers those 404. Sets STACK_URL and STACK_METRICS_URL.
+# door answers those 404. STACK_HOST_NAME: a name nginx sends in
+# X-Lastitem-Host with every answer of the public door (scripts/cluster.sh's
+# app hosts); none when unset. Sets STACK_URL and STACK_METRICS_URL.
 nginx_start() {
     local port=$1 host=${2:-127.0.0.1} dir=$STACK_DIR/nginx user_line=
     local per_address=${EVENTS_PER_ADDRESS:-256} events_limit
@@ -395,7 +397,14 @@ nginx_start() {
     else
         events_limit="limit_conn events_per_address $per_address;"
     fi
+    local host_header="# one host: no X-Lastitem-Host"
+    case ${STACK_HOST_NAME:-} in
+        '') ;;
+        *[!A-Za-z0-9.-]*) stack_die "STACK_HOST_NAME takes letters, digits, dots and dashes" ;;
+        *) host_header="add_header X-Lastitem-Host \"$STACK_HOST_NAME\" always;" ;;
+    esac
     sed -e "s|@USER_LINE@|$user_line|" \
+        -e "s|@HOST_HEADER@|$host_header|" \
         -e "s|@LISTEN@|$host:$port|" \
         -e "s|@RUN_DIR@|$dir|g" \
         -e "s|@PUBLIC_DIR@|${STACK_PUBLIC_DIR:-$LI_SRCDIR/public}|" \

@@ -1,12 +1,13 @@
 /*
  * chaos_buy — many purchases through nginx, each one written down.
  *
- *   chaos_buy [-c PARALLEL] [-r PER_SECOND] [-p PREFIX] HOST:PORT N ITEM…
+ *   chaos_buy [-c PARALLEL] [-r PER_SECOND] [-p PREFIX] [-q QUANTITY]
+ *             HOST:PORT N ITEM…
  *
  * Sends N purchases, at most PARALLEL (32) at once and starting at most
  * PER_SECOND (0: no limit) a second, so that a fault schedule running beside
  * it finds purchases in flight from start to end. Purchase i buys ITEM number
- * hash(i) % count, quantity 1 (every fourth one 2), with the strategies
+ * hash(i) % count, quantity 1 (every fourth one 2; -q: always QUANTITY), with the strategies
  * pessimistic, atomic and optimistic in turn, as buyer PREFIX-i with the
  * Idempotency-Key PREFIX-i. For each it prints one line, tab-separated:
  *
@@ -56,6 +57,7 @@ struct slot {
 struct run {
 	struct sockaddr_in addr;
 	const char *prefix;
+	int quantity;           /* 0: 1, every fourth one 2 */
 	char **items;
 	int nitems;
 };
@@ -87,8 +89,10 @@ item_of(const struct run *run, long seq)
 }
 
 static int
-quantity_of(long seq)
+quantity_of(const struct run *run, long seq)
 {
+	if (run->quantity > 0)
+		return run->quantity;
 	return seq % 4 == 3 ? 2 : 1;
 }
 
@@ -101,7 +105,7 @@ start(const struct run *run, struct slot *s, long seq)
 
 	n = snprintf(body, sizeof(body),
 	    "{\"buyer\":\"%s-%ld\",\"strategy\":\"%s\",\"quantity\":%d}",
-	    run->prefix, seq, strategies[seq % 3], quantity_of(seq));
+	    run->prefix, seq, strategies[seq % 3], quantity_of(run, seq));
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -1;
 	n = snprintf(s->req, sizeof(s->req),
@@ -154,7 +158,7 @@ finish(const struct run *run, struct slot *s)
 		}
 	}
 	printf("%ld\t%s\t%s\t%d\t%s-%ld\t%s-%ld\t%d\t%lld\t%s\n", s->seq,
-	    item_of(run, s->seq), strategies[s->seq % 3], quantity_of(s->seq),
+	    item_of(run, s->seq), strategies[s->seq % 3], quantity_of(run, s->seq),
 	    run->prefix, s->seq, run->prefix, s->seq, status, order_id, code);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -229,15 +233,17 @@ main(int argc, char **argv)
 	/* A line per answer as it comes, so a test can count them mid-run. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	run.prefix = "chaos";
-	while ((opt = getopt(argc, argv, "c:r:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:r:p:q:")) != -1) {
 		switch (opt) {
 		case 'c': parallel = atoi(optarg); break;
 		case 'r': rate = atof(optarg); break;
 		case 'p': run.prefix = optarg; break;
+		case 'q': run.quantity = atoi(optarg); break;
 		default: goto usage;
 		}
 	}
 	if (argc - optind < 3 || parallel < 1 || parallel > PARALLEL_MAX ||
+	    run.quantity < 0 || run.quantity > 100 ||
 	    parse_addr(argv[optind], &run.addr) != 0 ||
 	    (n = atol(argv[optind + 1])) < 1)
 		goto usage;
@@ -301,6 +307,6 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: chaos_buy [-c PARALLEL] [-r PER_SECOND] "
-	    "[-p PREFIX] HOST:PORT N ITEM...\n");
+	    "[-p PREFIX] [-q QUANTITY] HOST:PORT N ITEM...\n");
 	return 2;
 }

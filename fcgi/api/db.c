@@ -126,6 +126,22 @@ db_given_up(const PGresult *res)
 	    (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0);
 }
 
+/*
+ * The server no longer takes writes (25006 read_only_sql_transaction): it
+ * was a primary and is a standby now, or the conninfo named a standby. The
+ * statement changed nothing, so it may run again on a new connection,
+ * which the conninfo's target_session_attrs=read-write sends to whichever
+ * server is primary now (doc/operations.md, "Many hosts").
+ */
+static int
+db_read_only(const PGresult *res)
+{
+	const char *state = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state != NULL && strcmp(state, "25006") == 0;
+}
+
 /* The server's goodbye is kept for db_lost()'s line (pq_notice.h). */
 static void
 db_on_notice(void *arg, const PGresult *res)
@@ -247,6 +263,7 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
 {
 	PGresult *res;
 	char how[64];
+	int read_only_retry = 1;
 
 	for (;;) {
 		if (db_ready(db) != LI_OK)
@@ -255,6 +272,16 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, int retry)
 		    statements[stmt].nparams, params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
+		if (PQstatus(db->conn) == CONNECTION_OK && db_read_only(res) &&
+		    read_only_retry) {
+			/* Even a purchase: the server refused it unwritten. */
+			read_only_retry = 0;
+			snprintf(how, sizeof(how), "during %s, the server is "
+			    "read-only", statements[stmt].name);
+			db_lost(db, how, PQresultErrorMessage(res));
+			PQclear(res);
+			continue;     /* db_lost() allows the attempt at once */
+		}
 		if (PQstatus(db->conn) == CONNECTION_OK) {
 			/* A statement error, rolled back; the connection is
 			 * fine. A timeout is the load, not a bug: a warning. */

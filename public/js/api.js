@@ -43,8 +43,23 @@ export async function getJSON(path) {
     cache: 'no-store',
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
+  showHost(response);
   if (!response.ok) throw new ApiError(response.status, await problemOf(response));
   return response.json();
+}
+
+// Which host answered, when several do (make run-cluster): a line in the
+// footer, from the header each host's nginx adds.
+function showHost(response) {
+  const host = response.headers.get('X-Lastitem-Host');
+  const footer = document.querySelector('footer');
+  if (!host || !footer) return;
+  let line = document.getElementById('answered-by');
+  if (!line) {
+    line = footer.appendChild(document.createElement('p'));
+    line.id = 'answered-by';
+  }
+  line.textContent = 'Answered by ' + host + '.';
 }
 
 // Every order, newest first, paged back with ?before= (500 a page), at

@@ -31,5 +31,6 @@ sed -e 's|@USER_LINE@|user nobody nogroup;|' \
     -e 's|unix:@METRICS_SOCKET@|api:9002|' \
     -e 's|@EVENTS_ADDR@|events:9001|' \
     -e 's|@EVENTS_LIMIT@|limit_conn events_per_address 256;|' \
+    -e 's|@HOST_HEADER@|# one host: no X-Lastitem-Host|' \
     "$SHARE/nginx/lastitem.conf.in" >"$RUN/nginx.conf"
 exec nginx -p "$RUN" -c "$RUN/nginx.conf" -e /dev/stderr
