@@ -551,6 +551,8 @@ request_params_scan(char *const *envp, struct request_params *out)
 
 	memset(out, 0, sizeof(*out));
 	for (; envp != NULL && *envp != NULL; envp++) {
+		/* One vectorized strchr per entry, then a length test rules out
+		 * nearly every name without reading it. */
 		if ((eq = strchr(*envp, '=')) == NULL)
 			continue;
 		for (size_t i = 0; i < LI_ARRAY_LEN(wanted); i++) {
