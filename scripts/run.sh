@@ -51,15 +51,24 @@ say() {
 }
 
 stopping=0
+said_stopping=0
+say_stopping() {
+    [ "$said_stopping" = 1 ] && return 0
+    said_stopping=1
+    say "stopping (the data stays in $RUN_DIR/pg)"
+}
 shutdown() {
     stopping=1
     trap '' INT TERM HUP
-    say "stopping (the data stays in $RUN_DIR/pg)"
+    say_stopping
     exit 0
 }
 # Whatever ends it (Ctrl-C, SIGTERM, the terminal closing, a failed start),
-# nothing it started is left running, and the token's file goes too.
+# nothing it started is left running, and the token's file goes too. The
+# line that says so is written here as well: a signal that lands while bash
+# waits for a child of its own can end the script through this trap alone.
 run_exit() {
+    [ "${RUN_STARTED:-0}" = 1 ] && say_stopping
     stack_down
     [ -z "$RUN_TOKEN_FILE" ] || rm -f "$RUN_TOKEN_FILE"
 }
@@ -118,6 +127,7 @@ durability() {
         echo "NOT durable (fsync=$fsync, full_page_writes=$fpw, synchronous_commit=$sync): a crash can lose purchases already answered 201"
     fi
 }
+RUN_STARTED=1
 cat <<BANNER
 
   lastitem is up:  $url/
