@@ -217,29 +217,31 @@ invariant_all() {
 
 # post_many COUNT PATH JSON [curl options…]: COUNT requests at once, each
 # with JSON in which every @N@ is its number (1 … COUNT). Each answer is
-# $TEST_DIR/many/N, and each status a line of $TEST_DIR/many/codes, in the
-# order they finished. `many_count STATUS [CODE]` counts them.
+# $MANY_DIR/N, and each status a line of $MANY_DIR/codes, in the order they
+# finished (MANY_DIR: $TEST_DIR/many unless set, so that two may run at
+# once). `many_count STATUS [CODE]` counts them.
 post_many() {
-    local count=$1 path=$2 json=$3 i body
+    local count=$1 path=$2 json=$3 i body dir=${MANY_DIR:-$TEST_DIR/many}
     shift 3
-    rm -rf "$TEST_DIR/many"
-    mkdir -p "$TEST_DIR/many"
+    rm -rf "$dir"
+    mkdir -p "$dir"
     for ((i = 1; i <= count; i++)); do
         [ "$i" -gt 1 ] && echo next
         body=${json//@N@/$i}
         printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$BASE_URL$path"
         printf 'data = "%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nmax-time = 60\n' \
-            "${body//\"/\\\"}" "$TEST_DIR/many/$i"
-    done >"$TEST_DIR/many.cfg"
+            "${body//\"/\\\"}" "$dir/$i"
+    done >"$dir.cfg"
     "$CURL" -s --parallel --parallel-immediate --parallel-max "$count" "$@" \
-        -K "$TEST_DIR/many.cfg" >"$TEST_DIR/many/codes" 2>/dev/null
+        -K "$dir.cfg" >"$dir/codes" 2>/dev/null
 }
 
 many_count() {  # many_count STATUS [CODE]
+    local dir=${MANY_DIR:-$TEST_DIR/many}
     if [ $# -eq 1 ]; then
-        grep -c "^$1\$" "$TEST_DIR/many/codes"
+        grep -c "^$1\$" "$dir/codes"
     else
-        cat "$TEST_DIR"/many/[0-9]* | grep -o "\"status\":$1,\"code\":\"$2\"" | wc -l
+        cat "$dir"/[0-9]* | grep -o "\"status\":$1,\"code\":\"$2\"" | wc -l
     fi
 }
 
