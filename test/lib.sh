@@ -216,19 +216,21 @@ invariant_all() {
 }
 
 # post_many COUNT PATH JSON [curl options…]: COUNT requests at once, each
-# with JSON in which every @N@ is its number (1 … COUNT). Each answer is
+# with PATH and JSON in which every @N@ is its number (MANY_FIRST, 1 unless
+# set, and on). Each answer is
 # $MANY_DIR/N, and each status a line of $MANY_DIR/codes, in the order they
 # finished (MANY_DIR: $TEST_DIR/many unless set, so that two may run at
 # once). `many_count STATUS [CODE]` counts them.
 post_many() {
     local count=$1 path=$2 json=$3 i body dir=${MANY_DIR:-$TEST_DIR/many}
+    local first=${MANY_FIRST:-1}
     shift 3
     rm -rf "$dir"
     mkdir -p "$dir"
-    for ((i = 1; i <= count; i++)); do
-        [ "$i" -gt 1 ] && echo next
+    for ((i = first; i < first + count; i++)); do
+        [ "$i" -gt "$first" ] && echo next
         body=${json//@N@/$i}
-        printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$BASE_URL$path"
+        printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$BASE_URL${path//@N@/$i}"
         printf 'data = "%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nmax-time = 60\n' \
             "${body//\"/\\\"}" "$dir/$i"
     done >"$dir.cfg"
