@@ -220,7 +220,9 @@ invariant_all() {
 # set, and on). Each answer is
 # $MANY_DIR/N, and each status a line of $MANY_DIR/codes, in the order they
 # finished (MANY_DIR: $TEST_DIR/many unless set, so that two may run at
-# once). `many_count STATUS [CODE]` counts them.
+# once). MANY_HEADER: one more header line for every request (curl options
+# after the others apply to the first request only). `many_count STATUS
+# [CODE]` counts the answers.
 post_many() {
     local count=$1 path=$2 json=$3 i body dir=${MANY_DIR:-$TEST_DIR/many}
     local first=${MANY_FIRST:-1}
@@ -231,6 +233,7 @@ post_many() {
         [ "$i" -gt "$first" ] && echo next
         body=${json//@N@/$i}
         printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$BASE_URL${path//@N@/$i}"
+        [ -n "${MANY_HEADER:-}" ] && printf 'header = "%s"\n' "$MANY_HEADER"
         printf 'data = "%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nmax-time = 60\n' \
             "${body//\"/\\\"}" "$dir/$i"
     done >"$dir.cfg"
