@@ -92,6 +92,7 @@ db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo;
 	db->metrics = metrics;
+	db->application_name = "lastitem-api";
 	db_outage_init(&db->outage, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
@@ -231,7 +232,7 @@ db_ready(struct db *db)
 	static const char *const keys[] = {
 		"application_name", "connect_timeout", "dbname", NULL
 	};
-	const char *values[] = { "lastitem-api", "3", db->conninfo, NULL };
+	const char *values[] = { db->application_name, "3", db->conninfo, NULL };
 
 	db_check_idle(db);
 	if (db->conn != NULL)

@@ -62,6 +62,8 @@ api_expiry_run(const struct api_config *cfg, struct api_metrics *metrics)
 	wait.tv_sec = cfg->expire_interval_ms / 1000;
 	wait.tv_nsec = (long)(cfg->expire_interval_ms % 1000) * 1000000L;
 	db_init(&db, cfg->conninfo, metrics);
+	/* Told apart from the workers' connections in pg_stat_activity. */
+	db.application_name = "lastitem-expiry";
 	db_set_timeouts(&db, cfg->lock_timeout_ms, cfg->statement_timeout_ms);
 	for (;;) {
 		n = 0;
