@@ -16,17 +16,21 @@
 --   attempts       compare-and-swap attempts (optimistic; 1 for the others)
 --   body           the 201 body for created and replayed, else NULL
 --
--- All of them share two rules:
+-- All of them share three rules:
 --   * A request that cannot succeed (unknown item, stock below the asked
 --     quantity) is answered from a plain read: it takes no row lock and writes
 --     no WAL, so a stampede on a sold-out item costs the database only reads.
---     Stock only shrinks between resets, so a read that sees too little is a
---     true answer at the moment it was read.
+--     A read that sees too little is a true answer at the moment it was
+--     read (a released or expired hold, or a restock, may bring units
+--     back later, as a new purchase would then see).
 --   * An Idempotency-Key is checked first, under an advisory lock on the
 --     buyer and the key, so concurrent requests of one buyer with one key run
 --     one after another and the later ones find the first one's order
 --     (purchase_replay). A key belongs to its buyer: another buyer's request
 --     with the same key is a purchase of its own.
+--   * An item with max_per_buyer is bought under buyer_limit_check, which
+--     serializes one buyer's requests for the item and counts what the
+--     buyer already has, before any stock is taken (below).
 --
 -- The functions are SECURITY DEFINER: the pool's role may call them but may not
 -- write the tables itself (roles.sql), so no bug in C can sell around them.
