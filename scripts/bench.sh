@@ -13,6 +13,9 @@
 #   409 the same purchases on a sold-out item: every answer a 409.
 #       Target: >= 0.20 of A.
 #   1000 buyers at once on an item with one left: exactly one 201.
+#   HOLD a checkout in two steps on the hot item (test/bench/hold_confirm.lua):
+#       hold, then confirm it, wrk at 256 connections, pessimistic; holds/s
+#       and confirms/s, beside the same run's pessimistic purchases at 256.
 #
 # Every rate comes with its baseline, and every run with the CPU time each
 # part of the stack used while it ran (100 is one busy core), so a number
@@ -371,7 +374,7 @@ wrk_once() {
     before=$(nginx_errors)
     run_measured "$seconds" "$OUT/$name.raw" \
         env "$@" "$WRK" -t "$WRK_THREADS" -c "$conns" -d "${seconds}s" \
-        --latency -s "$LUA" "$URL" ||
+        --latency -s "${WRK_SCRIPT:-$LUA}" "$URL" ||
         { cat "$OUT/$name.raw" >&2; bench_die "wrk failed ($name)"; }
     pool_idle
     after=$(nginx_errors)
@@ -498,6 +501,30 @@ for s in $BENCH_STRATEGIES; do
     done
     pgbench_sweep "$s"
 done
+
+# ------------------------------------------------------------- 3b. holds
+
+# A drop's checkout: every hold confirmed right after it was made, on the
+# hot item, so each confirmed hold is a purchase in two round trips and two
+# row locks. Baseline: the pessimistic purchases of this run at 256.
+HOLD_LUA=$LI_SRCDIR/test/bench/hold_confirm.lua
+echo "bench: hold then confirm — 256 connections, pessimistic" >&2
+api_reset "$HOT_STOCK"
+pg_settle
+BENCH_ITEM=$HOT_ITEM "$WRK" -t "$WRK_THREADS" -c 256 -d 2s -s "$HOLD_LUA" "$URL" \
+    >/dev/null 2>&1 || true
+pool_idle
+WRK_SCRIPT=$HOLD_LUA wrk_run holdconfirm 256 "$BENCH_SECONDS" \
+    BENCH_ITEM="$HOT_ITEM" BENCH_STRATEGY=pessimistic
+check_clean holdconfirm 201
+# What wrk left unconfirmed is still held; the database must agree.
+HOLD_DB=$(stack_sql "SELECT CASE WHEN i.initial_quantity = i.quantity + i.held
+                                  + (SELECT coalesce(sum(quantity), 0) FROM lastitem.orders WHERE item_id = i.id)
+                                 AND i.held = (SELECT coalesce(sum(quantity), 0) FROM lastitem.holds
+                                                WHERE item_id = i.id AND status = 'active')
+                            THEN 'ok' ELSE 'BROKEN' END
+                       FROM lastitem.items i WHERE i.id = '$HOT_ITEM'")
+[ "$HOLD_DB" = ok ] || { echo "bench: hold then confirm: the invariant is $HOLD_DB" >&2; FAILED=1; }
 
 # ------------------------------------------------------------- 4. sold out
 
@@ -676,6 +703,18 @@ for s in $BENCH_STRATEGIES; do
         "$(ms "$bp50")" "$(ms "$bp99")" "$bbad" 0 "$(cpu_cell "$(echo "$bcpu" | tr '_' ' ')")" \
         "(SQL alone)" "" ""
 done
+if [[ " $BENCH_STRATEGIES " == *" pessimistic "* ]]; then
+    hc_base=$(field rps "$(cat "$OUT/e2e-pessimistic-256")")
+    hc_note="$(ratio "$(field rps "$(cat "$OUT/holdconfirm")")" "$hc_base") x pessimistic e2e"
+else
+    hc_note="(pessimistic not run)"
+fi
+row "hold then confirm, confirms" 256 "$(wrk_cells holdconfirm)" \
+    "$(cpu_cell "$(cat "$OUT/holdconfirm.raw.cpu")")" "$hc_note" "" \
+    "$([ "$HOLD_DB" = ok ] && echo "invariant ok" || echo FAIL)"
+row "hold then confirm, holds" 256 "$(printf '%.0f' "$(field holds_rps "$(cat "$OUT/holdconfirm")")")" \
+    "-" "-" "-" "-" "(the same run)" \
+    "$(ratio "$(field holds_rps "$(cat "$OUT/holdconfirm")")" "${hc_base:-0}") x pessimistic e2e" "" ""
 r=$(ratio "$SOLD_RATE" "$A_RATE")
 v=$(verdict "$r" 0.20)
 [ "$v" = PASS ] || BELOW=1

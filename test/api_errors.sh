@@ -98,7 +98,7 @@ expect 405 method_not_allowed "GET on purchase"
 is "$(header Allow)" POST "  … Allow: POST"
 http DELETE /api/items
 expect 405 method_not_allowed "DELETE on items"
-is "$(header Allow)" "GET, HEAD" "  … Allow: GET, HEAD"
+is "$(header Allow)" "GET, HEAD, POST" "  … Allow: GET, HEAD, POST"
 http PUT /api/reset
 expect 405 method_not_allowed "PUT on reset"
 

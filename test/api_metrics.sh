@@ -232,14 +232,16 @@ is "$(diff "$TEST_DIR/before" "$TEST_DIR/after")" "" \
 
 # ------------------------------------------------------------ the database goes away
 all_connected() {
-    [ "$(stack_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'lastitem_app'")" -eq "$WORKERS" ]
+    [ "$(stack_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'lastitem_app'
+                     AND application_name = 'lastitem-api'")" -eq "$WORKERS" ]
 }
 wait_until 10 all_connected
 ok $? "each worker holds its connection"
 reconnects=$(m lastitem_api_db_reconnects_total)
 n=$(stack_sql "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))
-                 FROM pg_stat_activity WHERE usename = 'lastitem_app'")
-is "$n" "$WORKERS" "every backend of the pool is terminated"
+                 FROM pg_stat_activity WHERE usename = 'lastitem_app'
+                  AND application_name = 'lastitem-api'")
+is "$n" "$WORKERS" "every backend of the pool's workers is terminated"
 codes=
 for ((i = 0; i < WORKERS * 3; i++)); do
     http GET /api/items

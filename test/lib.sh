@@ -186,24 +186,77 @@ header() {
 
 # ------------------------------------------------------------------ the database
 
-# invariant ITEM: "ok" when initial - remaining = sum of order quantities,
-# read from the database itself; otherwise the numbers that disagree.
+# invariant ITEM: "ok" when initial = remaining + held + sum of order
+# quantities, and held = the units of the item's active holds, read from the
+# database itself; otherwise the numbers that disagree.
 invariant() {
-    stack_sql "SELECT CASE WHEN i.initial_quantity - i.quantity = coalesce(sum(o.quantity), 0)
+    stack_sql "SELECT CASE WHEN i.initial_quantity = i.quantity + i.held + o.sold
+                            AND i.held = h.held
                            THEN 'ok'
-                           ELSE format('initial %s - remaining %s <> ordered %s',
-                                       i.initial_quantity, i.quantity, coalesce(sum(o.quantity), 0))
+                           ELSE format('initial %s <> remaining %s + held %s + ordered %s, or held <> %s in active holds',
+                                       i.initial_quantity, i.quantity, i.held, o.sold, h.held)
                       END
-                 FROM lastitem.items i LEFT JOIN lastitem.orders o ON o.item_id = i.id
-                WHERE i.id = '$1'
-                GROUP BY i.id, i.initial_quantity, i.quantity"
+                 FROM lastitem.items i,
+                      LATERAL (SELECT coalesce(sum(quantity), 0) AS sold
+                                 FROM lastitem.orders WHERE item_id = i.id) o,
+                      LATERAL (SELECT coalesce(sum(quantity), 0) AS held
+                                 FROM lastitem.holds
+                                WHERE item_id = i.id AND status = 'active') h
+                WHERE i.id = '$1'"
+}
+
+# invariant_all: "ok" when invariant holds for every item, else the first
+# item that breaks it and how.
+invariant_all() {
+    local id v
+    for id in $(stack_sql "SELECT id FROM lastitem.items ORDER BY id"); do
+        v=$(invariant "$id")
+        [ "$v" = ok ] || { echo "$id: $v"; return; }
+    done
+    echo ok
+}
+
+# post_many COUNT PATH JSON [curl options…]: COUNT requests at once, each
+# with PATH and JSON in which every @N@ is its number (MANY_FIRST, 1 unless
+# set, and on). Each answer is
+# $MANY_DIR/N, and each status a line of $MANY_DIR/codes, in the order they
+# finished (MANY_DIR: $TEST_DIR/many unless set, so that two may run at
+# once). MANY_HEADER: one more header line for every request (curl options
+# after the others apply to the first request only). `many_count STATUS
+# [CODE]` counts the answers.
+post_many() {
+    local count=$1 path=$2 json=$3 i body dir=${MANY_DIR:-$TEST_DIR/many}
+    local first=${MANY_FIRST:-1}
+    shift 3
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    for ((i = first; i < first + count; i++)); do
+        [ "$i" -gt "$first" ] && echo next
+        body=${json//@N@/$i}
+        printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$BASE_URL${path//@N@/$i}"
+        [ -n "${MANY_HEADER:-}" ] && printf 'header = "%s"\n' "$MANY_HEADER"
+        printf 'data = "%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nmax-time = 60\n' \
+            "${body//\"/\\\"}" "$dir/$i"
+    done >"$dir.cfg"
+    "$CURL" -s --parallel --parallel-immediate --parallel-max "$count" "$@" \
+        -K "$dir.cfg" >"$dir/codes" 2>/dev/null
+}
+
+many_count() {  # many_count STATUS [CODE]
+    local dir=${MANY_DIR:-$TEST_DIR/many}
+    if [ $# -eq 1 ]; then
+        grep -c "^$1\$" "$dir/codes"
+    else
+        cat "$dir"/[0-9]* | grep -o "\"status\":$1,\"code\":\"$2\"" | wc -l
+    fi
 }
 
 # snapshot: every row of both tables, to compare before and after a request
 # that must change nothing.
 db_snapshot() {
-    stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s', id, quantity, initial_quantity, version), ',' ORDER BY id) FROM lastitem.items)
-                   || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)"
+    stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s/%s/%s/%s/%s', id, quantity, held, initial_quantity, max_per_buyer, version, md5(name || description || image_url), 0), ',' ORDER BY id) FROM lastitem.items)
+                   || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)
+                   || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || coalesce(string_agg(status, ',' ORDER BY id), '') FROM lastitem.holds)"
 }
 
 # pg_restart [MODE]: pg_ctl restart -m MODE (fast), waiting until it is up.

@@ -12,7 +12,8 @@ WORKERS=2
 test_stack_up --workers "$WORKERS"
 
 app_backends() {
-    stack_sql "SELECT pid FROM pg_stat_activity WHERE usename = 'lastitem_app' ORDER BY pid"
+    stack_sql "SELECT pid FROM pg_stat_activity WHERE usename = 'lastitem_app'
+                 AND application_name = 'lastitem-api' ORDER BY pid"
 }
 
 # buy BUYER [ITEM]: one purchase of ITEM (launch-hoodie), at most 5 s.
@@ -35,7 +36,8 @@ requests=(
 # the workers' connections are dead, not dying, before the next request.
 terminate_app_backends() {
     stack_sql "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))
-                 FROM pg_stat_activity WHERE usename = 'lastitem_app'"
+                 FROM pg_stat_activity WHERE usename = 'lastitem_app'
+                  AND application_name = 'lastitem-api'"
 }
 
 all_connected() {

@@ -44,7 +44,8 @@ app_backend() {
 }
 
 no_app_backend() {
-    [ "$(stack_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'lastitem_app'")" = 0 ]
+    [ "$(stack_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'lastitem_app'
+                     AND application_name = 'lastitem-api'")" = 0 ]
 }
 
 # release_lock: ends the psql session, and with it its lock.
@@ -125,7 +126,7 @@ ok $? "the lock is released"
 http GET /api/items --max-time 10
 old_backend=$(app_backend)
 stack_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE usename = 'lastitem_app'" >/dev/null
+            WHERE usename = 'lastitem_app' AND application_name = 'lastitem-api'" >/dev/null
 wait_until 10 no_app_backend || bail "the pool's backends did not go"
 http GET /api/items --max-time 10
 is "$HTTP_STATUS" 200 "after its backend was terminated the pool serves again"

@@ -13,6 +13,7 @@
 #include "common/li.h"
 #include "api/problem.h"
 #include "api/request.h"
+#include "api/request_drops.h"
 #include "api/route.h"
 #include "api/response.h"
 #include "api/strategy.h"
@@ -47,7 +48,7 @@ test_routes(void)
 	is_str(r.allow, "POST", "purchase allows POST");
 	is_int(route("DELETE", "/api/items", &r), PROBLEM_METHOD_NOT_ALLOWED,
 	    "DELETE items is 405");
-	is_str(r.allow, "GET, HEAD", "items allow GET, HEAD");
+	is_str(r.allow, "GET, HEAD, POST", "items allow GET, HEAD, POST");
 	is_int(route("GET", "/api/items/Charizard", &r), PROBLEM_NOT_FOUND,
 	    "upper case id is 404");
 	is_int(route("GET", "/api/items/-abc", &r), PROBLEM_NOT_FOUND,
@@ -531,6 +532,83 @@ test_params_scan(void)
 	ok(p.method == NULL, "params: no list at all");
 }
 
+static void
+test_drops(void)
+{
+	struct hold_body h;
+	struct item_body it;
+	struct purchase_body b;
+	struct route r;
+	char detail[256];
+
+	is_int(route("POST", "/api/items/drop/holds", &r), PROBLEM_NONE, "POST holds");
+	is_int(r.id, ROUTE_HOLDS, "routes to holds");
+	is_int(route("DELETE", "/api/holds/42", &r), PROBLEM_NONE, "DELETE a hold");
+	ok(r.id == ROUTE_HOLD && r.hold_id == 42, "hold 42");
+	is_int(route("POST", "/api/holds/42/confirm", &r), PROBLEM_NONE, "confirm");
+	ok(r.id == ROUTE_CONFIRM && r.hold_id == 42, "confirms hold 42");
+	is_int(route("PATCH", "/api/items/drop", &r), PROBLEM_NONE, "PATCH an item");
+	is_int(route("PUT", "/api/holds/42", &r), PROBLEM_METHOD_NOT_ALLOWED, "PUT a hold: 405");
+	is_str(r.allow, "GET, HEAD, DELETE", "a hold allows GET, HEAD, DELETE");
+	is_int(route("GET", "/api/holds/0", &r), PROBLEM_NOT_FOUND, "hold 0: 404");
+
+	is_int(request_hold_body("", 0, &h, detail, sizeof(detail)), PROBLEM_NONE,
+	    "an empty hold body");
+	ok(h.ttl_seconds == 120 && h.p.quantity == 1, "defaults: ttl 120, quantity 1");
+	is_int(request_hold_body(S("{\"ttl_seconds\":10,\"quantity\":2}"), &h, NULL, 0),
+	    PROBLEM_NONE, "ttl 10");
+	ok(h.ttl_seconds == 10 && h.p.quantity == 2, "taken");
+	is_int(request_hold_body(S("{\"ttl_seconds\":901}"), &h, detail, sizeof(detail)),
+	    PROBLEM_BAD_REQUEST, "ttl 901: 400");
+	ok(strstr(detail, "ttl_seconds") != NULL, "the detail names ttl_seconds");
+	is_int(request_hold_body(S("{\"quantity\":0}"), &h, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "a hold of 0: 400");
+
+	is_int(request_item_create_body(S("{\"id\":\"drop\",\"name\":\"D\","
+	    "\"max_per_buyer\":null}"), &it, NULL, 0), PROBLEM_NONE, "a new item");
+	ok(it.quantity == 0 && it.max_per_buyer == 0 && it.has_max_per_buyer,
+	    "quantity 0, no limit");
+	is_int(request_item_create_body(S("{\"id\":\"drop\",\"name\":\"D\","
+	    "\"image_url\":\"javascript:x\"}"), &it, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "a javascript: image_url");
+	is_int(request_item_create_body(S("{\"id\":\"drop\",\"name\":\"D\","
+	    "\"image_url\":\"//x.example/a.png\"}"), &it, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "a //host image_url");
+	is_int(request_item_create_body(S("{\"id\":\"drop\",\"name\":\"D\","
+	    "\"image_url\":\"https://x.example/a.png\"}"), &it, NULL, 0), PROBLEM_NONE,
+	    "an https image_url");
+	is_int(request_item_create_body(S("{\"id\":\"drop\",\"name\":\"a\\u0085b\"}"),
+	    &it, NULL, 0), PROBLEM_BAD_REQUEST, "a C1 control in the name");
+	is_int(request_item_patch_body(S("{}"), &it, NULL, 0), PROBLEM_BAD_REQUEST,
+	    "a change of nothing");
+	is_int(request_item_patch_body(S("{\"restock\":1000000}"), &it, NULL, 0),
+	    PROBLEM_NONE, "restock 1,000,000");
+	is_int(request_item_patch_body(S("{\"restock\":1000001}"), &it, NULL, 0),
+	    PROBLEM_BAD_REQUEST, "restock 1,000,001");
+
+	(void)request_purchase_body(S("{}"), &b, NULL, 0);
+	is_int(request_buyer_identity(NULL, "ana", &b, NULL, 0), PROBLEM_NONE,
+	    "without --buyer-header the header means nothing");
+	is_str(b.buyer, "anonymous", "the body's (default) buyer");
+	is_int(request_buyer_identity("X-User", "ana", &b, NULL, 0), PROBLEM_NONE,
+	    "with it, the header's buyer");
+	is_str(b.buyer, "ana", "ana");
+	(void)request_purchase_body(S("{\"buyer\":\"bob\"}"), &b, NULL, 0);
+	is_int(request_buyer_identity("X-User", "ana", &b, NULL, 0), PROBLEM_FORBIDDEN,
+	    "a body naming another: 403");
+	(void)request_purchase_body(S("{\"buyer\":\"ana\"}"), &b, NULL, 0);
+	is_int(request_buyer_identity("X-User", "ana", &b, NULL, 0), PROBLEM_NONE,
+	    "a body naming the same: fine");
+	is_int(request_buyer_identity("X-User", NULL, &b, NULL, 0), PROBLEM_FORBIDDEN,
+	    "no header: 403");
+	is_int(request_buyer_identity("X-User", "", &b, NULL, 0), PROBLEM_FORBIDDEN,
+	    "an empty header: 403");
+	is_int(request_buyer_identity("X-User", "a\x01", &b, NULL, 0), PROBLEM_FORBIDDEN,
+	    "a control character in the header: 403");
+	is_int(request_buyer_identity("X-User", "\xff", &b, NULL, 0), PROBLEM_FORBIDDEN,
+	    "invalid UTF-8 in the header: 403");
+}
+
 int
 main(void)
 {
@@ -542,5 +620,6 @@ main(void)
 	test_same_origin();
 	test_orders_query();
 	test_problem_and_response();
+	test_drops();
 	return tap_done();
 }

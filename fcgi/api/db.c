@@ -67,6 +67,23 @@ static const struct {
 	    "SELECT lastitem.order_json_by_id($1::bigint)", 1 },
 	[DB_HEALTH] = { "health",
 	    "SELECT 1", 0 },
+#define DB_OUTCOME_COLUMNS "SELECT outcome, order_id, quantity_left, attempts, body "
+	[DB_HOLD_CREATE] = { "hold_create", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.hold_create($1, $2::integer, $3, $4, $5::integer, $6)", 6 },
+	[DB_HOLD_CONFIRM] = { "hold_confirm", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.hold_confirm($1::bigint, $2)", 2 },
+	[DB_HOLD_RELEASE] = { "hold_release", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.hold_release($1::bigint, $2)", 2 },
+	[DB_HOLD] = { "hold",
+	    "SELECT lastitem.hold_json_by_id($1::bigint)", 1 },
+	[DB_ITEM_CREATE] = { "item_create", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.item_create($1, $2, $3, $4, $5::integer, $6::integer)", 6 },
+	[DB_ITEM_UPDATE] = { "item_update", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.item_update($1, $2, $3, $4, $5::boolean, $6::integer, "
+	    "$7::integer)", 7 },
+	[DB_EXPIRE_HOLDS] = { "expire_holds",
+	    "SELECT lastitem.expire_holds($1::integer)", 1 },
+#undef DB_OUTCOME_COLUMNS
 };
 
 void
@@ -75,6 +92,7 @@ db_init(struct db *db, const char *conninfo, struct api_metrics *metrics)
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo;
 	db->metrics = metrics;
+	db->application_name = "lastitem-api";
 	db_outage_init(&db->outage, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
@@ -230,7 +248,7 @@ db_ready(struct db *db)
 	static const char *const keys[] = {
 		"application_name", "connect_timeout", "dbname", NULL
 	};
-	const char *values[] = { "lastitem-api", "3", db->conninfo, NULL };
+	const char *values[] = { db->application_name, "3", db->conninfo, NULL };
 
 	db_check_idle(db);
 	if (db->conn != NULL)

@@ -23,6 +23,13 @@ enum db_stmt {
 	DB_ORDERS,
 	DB_ORDER,
 	DB_HEALTH,
+	DB_HOLD_CREATE,
+	DB_HOLD_CONFIRM,
+	DB_HOLD_RELEASE,
+	DB_HOLD,
+	DB_ITEM_CREATE,
+	DB_ITEM_UPDATE,
+	DB_EXPIRE_HOLDS,
 	DB_STMT_COUNT
 };
 
@@ -42,6 +49,7 @@ struct db {
 	int lock_timeout_ms;          /* set on every connection; 0: the */
 	int statement_timeout_ms;     /* server's own (db_set_timeouts) */
 	char goodbye[256];            /* the server's FATAL before it hung up */
+	const char *application_name; /* "lastitem-api" unless set after init */
 };
 
 void db_init(struct db *db, const char *conninfo, struct api_metrics *metrics);

@@ -141,6 +141,8 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 	req.sec_fetch_site = p.sec_fetch_site;
 	req.host = p.host;
 	req.scheme = p.scheme;
+	if (ctx->cfg->buyer_header != NULL)
+		req.buyer_header = FCGX_GetParam(ctx->cfg->buyer_param, fr->envp);
 	req.body = body;
 	req.body_len = read_body(fr, p.content_length, body, &req.body_too_large);
 
