@@ -225,12 +225,25 @@ pool_children() {
     [ -n "${POOL_PID:-}" ] && cat /proc/"$POOL_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
 }
 
-# The pids of the pool's workers (not the scrape worker, named lastitem-scrape).
+# The pids of the pool's workers (not the scrape worker, named lastitem-scrape,
+# nor the expiry process, lastitem-expiry).
 pool_workers() {
     local pid
     for pid in $(pool_children); do
-        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = lastitem-scrape ] || echo "$pid"
+        case $(cat /proc/"$pid"/comm 2>/dev/null) in
+            lastitem-scrape|lastitem-expiry) ;;
+            *) echo "$pid" ;;
+        esac
     done
+}
+
+# The pid of the pool's expiry process (unless --expire-interval 0).
+pool_expiry_process() {
+    local pid
+    for pid in $(pool_children); do
+        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = lastitem-expiry ] && echo "$pid"
+    done
+    return 0
 }
 
 # The pid of the pool's scrape worker (of --metrics-listen), if it has one.

@@ -7,6 +7,8 @@ BEGIN;
 \ir schema.sql
 \ir render.sql
 \ir strategies.sql
+\ir holds.sql
+\ir items_admin.sql
 \ir triggers.sql
 \ir demo.sql
 \ir roles.sql

@@ -14,7 +14,8 @@ CREATE OR REPLACE FUNCTION lastitem.item_json(i lastitem.items) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT row_to_json(t)
       FROM (SELECT i.id, i.name, i.description, i.image_url,
-                   i.quantity, i.initial_quantity, i.version) t
+                   i.quantity, i.held, i.initial_quantity,
+                   i.max_per_buyer, i.version) t
 $$;
 
 CREATE OR REPLACE FUNCTION lastitem.order_json(o lastitem.orders) RETURNS json
@@ -33,9 +34,41 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN '{"order":' || lastitem.order_json(o)::text
         || ',"item":' || (SELECT row_to_json(t)
-                             FROM (SELECT i.id, i.quantity, i.version) t)::text
+                             FROM (SELECT i.id, i.quantity, i.held,
+                                          i.version) t)::text
         || '}';
 END $$;
+
+-- A hold as every answer about one shows it.
+CREATE OR REPLACE FUNCTION lastitem.hold_json(h lastitem.holds) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT row_to_json(t)
+              FROM (SELECT h.id, h.item_id, h.quantity, h.buyer, h.status,
+                           to_char(h.expires_at AT TIME ZONE 'UTC',
+                                   'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS expires_at,
+                           h.order_id) t);
+END $$;
+
+-- The body of an answer about a hold: the hold and the item's stock.
+CREATE OR REPLACE FUNCTION lastitem.hold_body(h lastitem.holds,
+                                              i lastitem.items) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN '{"hold":' || lastitem.hold_json(h)::text
+        || ',"item":' || (SELECT row_to_json(t)
+                             FROM (SELECT i.id, i.quantity, i.held,
+                                          i.version) t)::text
+        || '}';
+END $$;
+
+-- GET /api/holds/{id}: the hold and its item's stock, or NULL.
+CREATE OR REPLACE FUNCTION lastitem.hold_json_by_id(p_id bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT lastitem.hold_body(h, i)
+      FROM lastitem.holds h JOIN lastitem.items i ON i.id = h.item_id
+     WHERE h.id = p_id
+$$;
 
 -- GET /api/items: {"items":[…]} ordered by id.
 CREATE OR REPLACE FUNCTION lastitem.items_json() RETURNS text

@@ -1,8 +1,8 @@
 -- The pool's role, lastitem_app, the event daemon's, lastitem_events, and
 -- exactly what each may do.
 --
--- It is not a superuser and owns nothing. It may read items and orders, and
--- call the purchase and reset functions, which run as their owner
+-- It is not a superuser and owns nothing. It may read items, orders and
+-- holds, and call the purchase, hold, item and reset functions, which run as their owner
 -- (SECURITY DEFINER) and are the only way stock or orders change. It may not
 -- write a table, create anything, or call the helpers that the functions use
 -- (purchase_record would sell without checking stock).
@@ -29,7 +29,7 @@ GRANT USAGE ON SCHEMA lastitem TO lastitem_app;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA lastitem FROM lastitem_app;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA lastitem FROM lastitem_app;
-GRANT SELECT ON lastitem.items, lastitem.orders TO lastitem_app;
+GRANT SELECT ON lastitem.items, lastitem.orders, lastitem.holds TO lastitem_app;
 
 -- Functions are executable by PUBLIC by default: take that back from all of
 -- them, then grant the entry points one by one.
@@ -40,6 +40,15 @@ GRANT EXECUTE ON FUNCTION
     lastitem.purchase_optimistic(text, integer, text, text),
     lastitem.purchase_naive(text, integer, text, text),
     lastitem.reset(integer),
+    lastitem.hold_create(text, integer, text, text, integer, text),
+    lastitem.hold_confirm(bigint, text),
+    lastitem.hold_release(bigint, text),
+    lastitem.hold_json_by_id(bigint),
+    lastitem.hold_json(lastitem.holds),
+    lastitem.hold_body(lastitem.holds, lastitem.items),
+    lastitem.expire_holds(integer),
+    lastitem.item_create(text, text, text, text, integer, integer),
+    lastitem.item_update(text, text, text, text, boolean, integer, integer),
     lastitem.items_json(),
     lastitem.item_json_by_id(text),
     lastitem.orders_json(text, integer, bigint),
@@ -59,5 +68,6 @@ ALTER ROLE lastitem_app SET search_path = lastitem;
 GRANT USAGE ON SCHEMA lastitem TO lastitem_events;
 REVOKE ALL ON ALL TABLES IN SCHEMA lastitem FROM lastitem_events;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA lastitem FROM lastitem_events;
-GRANT SELECT (id, quantity, initial_quantity, version) ON lastitem.items TO lastitem_events;
+GRANT SELECT (id, quantity, held, initial_quantity, max_per_buyer, version)
+    ON lastitem.items TO lastitem_events;
 GRANT EXECUTE ON FUNCTION lastitem.events_listen() TO lastitem_events;

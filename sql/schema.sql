@@ -6,9 +6,9 @@
 --   * an idempotency key buys at most once for its buyer
 --     (orders_buyer_idempotency_key_idx UNIQUE on buyer and key)
 -- and the invariant every test checks,
---   initial_quantity - quantity = sum(orders.quantity)   for every item,
--- holds because every stock change and its order row are written in one
--- transaction by the functions in strategies.sql.
+--   initial_quantity = quantity + held + sum(orders.quantity)  for every item,
+-- holds because every stock change and its order or hold row are written in
+-- one transaction by the functions in strategies.sql and holds.sql.
 --
 -- Loading this file twice is harmless: everything is IF NOT EXISTS.
 
@@ -62,3 +62,49 @@ CREATE UNIQUE INDEX IF NOT EXISTS orders_buyer_idempotency_key_idx
 DROP INDEX IF EXISTS lastitem.orders_item_id_id_idx;
 CREATE INDEX IF NOT EXISTS orders_item_newest_idx
     ON lastitem.orders (item_id, (-id));
+
+-- Limited drops (holds.sql, items_admin.sql). max_per_buyer: the most units
+-- one buyer may own of the item, orders and active holds together; NULL is
+-- no limit. held: units in active holds, out of quantity and not yet sold.
+-- initial_quantity counts everything stocked since the last reset, so a
+-- restock adds to it and to quantity alike.
+ALTER TABLE lastitem.items
+    ADD COLUMN IF NOT EXISTS held integer NOT NULL DEFAULT 0 CHECK (held >= 0),
+    ADD COLUMN IF NOT EXISTS max_per_buyer integer
+        CHECK (max_per_buyer IS NULL OR max_per_buyer >= 1);
+
+-- A hold: units set aside for one buyer until expires_at, then confirmed
+-- (an order), released by the buyer, or expired (by lastitem.expire_holds,
+-- which the pool runs every 200 ms). The units of an active hold are in
+-- items.held; when it ends they go to an order or back to quantity, in the
+-- same transaction that changes its status.
+CREATE TABLE IF NOT EXISTS lastitem.holds (
+    id              bigserial   PRIMARY KEY,
+    item_id         text        NOT NULL REFERENCES lastitem.items (id),
+    quantity        integer     NOT NULL CHECK (quantity BETWEEN 1 AND 100),
+    buyer           text        NOT NULL,
+    strategy        text        NOT NULL
+                                CHECK (strategy IN ('pessimistic', 'atomic',
+                                                    'optimistic', 'naive')),
+    status          text        NOT NULL DEFAULT 'active'
+                                CHECK (status IN ('active', 'confirmed',
+                                                  'released', 'expired')),
+    expires_at      timestamptz NOT NULL,
+    idempotency_key text,
+    order_id        bigint      REFERENCES lastitem.orders (id),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    ended_at        timestamptz
+);
+-- A hold's Idempotency-Key is its buyer's own, as a purchase's is; the two
+-- are separate key spaces.
+CREATE UNIQUE INDEX IF NOT EXISTS holds_buyer_idempotency_key_idx
+    ON lastitem.holds (buyer, idempotency_key);
+-- What expire_holds looks for: active holds by due time.
+CREATE INDEX IF NOT EXISTS holds_active_due_idx
+    ON lastitem.holds (expires_at) WHERE status = 'active';
+-- What a buyer owns of an item, counted against max_per_buyer
+-- (buyer_limit_check in strategies.sql).
+CREATE INDEX IF NOT EXISTS holds_active_buyer_idx
+    ON lastitem.holds (item_id, buyer) WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS orders_item_buyer_idx
+    ON lastitem.orders (item_id, buyer);

@@ -10,7 +10,7 @@
 --
 -- Every function answers with one row:
 --   outcome        created | replayed | sold_out | not_found | key_reused
---                  | contention
+--                  | contention | limit_reached
 --   order_id       the order created or replayed (NULL otherwise)
 --   quantity_left  the item's stock as the function last saw it
 --   attempts       compare-and-swap attempts (optimistic; 1 for the others)
@@ -83,9 +83,63 @@ BEGIN
     RETURN r;
 END $$;
 
+-- The limit per buyer: whether p_buyer may take p_quantity more units of
+-- p_item_id without owning more than its max_per_buyer, orders and active
+-- holds together. Returns NULL when it may (or the item has no limit), else
+-- 'limit_reached' with quantity_left = the units the buyer owns already and
+-- attempts = the limit (for the pool's detail).
+--
+-- It serializes the buyer's requests for the item: a transaction-scoped
+-- advisory lock on (item, buyer), held until the caller commits, taken
+-- before the count, so the count of the next request of this buyer (a new
+-- statement, a new snapshot) sees the order or hold this one writes. That
+-- holds whatever the strategy does to the stock afterwards: every caller
+-- must call this before it takes stock, inside the same transaction. Every
+-- strategy does, through purchase_precheck; hold_create does too; a new
+-- strategy must. Only a buyer's own requests for one item wait on each
+-- other (and pairs that hash alike). Ending a hold needs no such lock: it
+-- never raises what a buyer owns.
+CREATE OR REPLACE FUNCTION lastitem.buyer_limit_check(p_item_id text,
+                                                      p_buyer text,
+                                                      p_quantity integer)
+RETURNS lastitem.purchase_outcome
+LANGUAGE plpgsql AS $$
+DECLARE
+    lim integer;
+    mine integer;
+    r lastitem.purchase_outcome;
+BEGIN
+    SELECT max_per_buyer INTO lim FROM lastitem.items WHERE id = p_item_id;
+    IF lim IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF p_quantity <= lim THEN
+        -- 27754: a class of its own (purchase_replay's is 27753).
+        PERFORM pg_advisory_xact_lock(27754, hashtext(p_item_id || E'\n' || p_buyer));
+        -- Read again under the lock: a PATCH may have changed it.
+        SELECT max_per_buyer INTO lim FROM lastitem.items WHERE id = p_item_id;
+        IF lim IS NULL THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    SELECT coalesce(sum(quantity), 0) INTO mine FROM lastitem.orders
+     WHERE item_id = p_item_id AND buyer = p_buyer;
+    mine := mine + (SELECT coalesce(sum(quantity), 0) FROM lastitem.holds
+                     WHERE item_id = p_item_id AND buyer = p_buyer
+                       AND status = 'active');
+    IF mine + p_quantity <= lim THEN
+        RETURN NULL;
+    END IF;
+    r.outcome := 'limit_reached';
+    r.quantity_left := mine;
+    r.attempts := lim;
+    RETURN r;
+END $$;
+
 -- The checks every strategy makes before it takes anything: the key, then a
--- plain read of the stock. Returns the final outcome when the request is
--- answered here, or NULL when the strategy should go on and try to buy.
+-- plain read of the stock, then the limit per buyer (only for an item that
+-- has one). Returns the final outcome when the request is answered here, or
+-- NULL when the strategy should go on and try to buy.
 CREATE OR REPLACE FUNCTION lastitem.purchase_precheck(p_item_id text,
                                                       p_quantity integer,
                                                       p_buyer text,
@@ -93,7 +147,6 @@ CREATE OR REPLACE FUNCTION lastitem.purchase_precheck(p_item_id text,
 RETURNS lastitem.purchase_outcome
 LANGUAGE plpgsql AS $$
 DECLARE
-    left_now integer;
     r lastitem.purchase_outcome;
 BEGIN
     IF p_key IS NOT NULL THEN
@@ -102,7 +155,24 @@ BEGIN
             RETURN r;
         END IF;
     END IF;
-    SELECT quantity INTO left_now FROM lastitem.items WHERE id = p_item_id;
+    RETURN lastitem.stock_precheck(p_item_id, p_quantity, p_buyer);
+END $$;
+
+-- The part of the precheck that purchases and holds share: the plain read
+-- of the stock (not_found, sold_out), then buyer_limit_check when the item
+-- has a limit. NULL: go on and take the stock.
+CREATE OR REPLACE FUNCTION lastitem.stock_precheck(p_item_id text,
+                                                   p_quantity integer,
+                                                   p_buyer text)
+RETURNS lastitem.purchase_outcome
+LANGUAGE plpgsql AS $$
+DECLARE
+    left_now integer;
+    lim integer;
+    r lastitem.purchase_outcome;
+BEGIN
+    SELECT quantity, max_per_buyer INTO left_now, lim
+      FROM lastitem.items WHERE id = p_item_id;
     IF NOT FOUND THEN
         r.outcome := 'not_found';
         RETURN r;
@@ -112,6 +182,9 @@ BEGIN
         r.quantity_left := left_now;
         r.attempts := 0;
         RETURN r;
+    END IF;
+    IF lim IS NOT NULL THEN
+        RETURN lastitem.buyer_limit_check(p_item_id, p_buyer, p_quantity);
     END IF;
     RETURN NULL;
 END $$;
@@ -276,8 +349,8 @@ BEGIN
 END $$;
 
 -- Reset: every item back to its initial stock, or every item to p_quantity
--- (which also becomes its initial stock), and every order and idempotency
--- record gone, in one transaction. Returns the items as GET /api/items does.
+-- (which also becomes its initial stock), and every hold, order and
+-- idempotency record gone, in one transaction. Returns the items as GET /api/items does.
 --
 -- The item rows are locked (by the UPDATE) before the orders are deleted: a
 -- purchase holds one item row and then writes orders, so taking the rows
@@ -294,10 +367,15 @@ BEGIN
     END IF;
     -- Watchers hear "reset" first, then every item's new stock.
     PERFORM lastitem.events_notify('{"kind":"reset"}');
+    -- The holds' rows first: confirming or releasing a hold locks the hold,
+    -- then its item; taking the items first would deadlock with it.
+    PERFORM 1 FROM lastitem.holds FOR UPDATE;
     UPDATE lastitem.items
        SET quantity = coalesce(p_quantity, initial_quantity),
            initial_quantity = coalesce(p_quantity, initial_quantity),
+           held = 0,
            version = version + 1;
+    DELETE FROM lastitem.holds;
     DELETE FROM lastitem.orders;
     RETURN lastitem.items_json();
 END $$;

@@ -7,8 +7,11 @@
 -- its transaction commits, and in commit order.
 --
 -- Payloads stay small (well under PostgreSQL's 8000-byte limit):
---   {"kind":"item","id":…,"quantity":…,"initial_quantity":…,"version":…}
+--   {"kind":"item","id":…,"quantity":…,"held":…,"initial_quantity":…,
+--    "max_per_buyer":… or null,"version":…}
 --   {"kind":"order","order":{…the order as GET /api/orders/{id} shows it…}}
+--   {"kind":"hold","hold":{"id":…,"item_id":…,"quantity":…,"status":…}}
+--                                        (a hold made, and a hold ended)
 --   {"kind":"reset"}                     (sent by lastitem.reset() itself)
 --
 -- The channel's name is a secret. NOTIFY needs no privilege: any role that
@@ -46,14 +49,17 @@ BEGIN
     EXECUTE format('LISTEN %I', (SELECT name FROM lastitem.events_channel));
 END $$;
 
--- Every change of an item's stock is a new version, whoever makes it: a
+-- Every change of an item (its stock, its holds, its limit, its name…) is a
+-- new version, whoever makes it: a
 -- statement that did not raise the version (an UPDATE from psql) gets it
 -- raised here, so watchers can always tell newer from older.
 CREATE OR REPLACE FUNCTION lastitem.items_bump_version() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF (NEW.quantity, NEW.initial_quantity) IS DISTINCT FROM
-       (OLD.quantity, OLD.initial_quantity)
+    IF (NEW.quantity, NEW.initial_quantity, NEW.held, NEW.max_per_buyer,
+        NEW.name, NEW.description, NEW.image_url) IS DISTINCT FROM
+       (OLD.quantity, OLD.initial_quantity, OLD.held, OLD.max_per_buyer,
+        OLD.name, OLD.description, OLD.image_url)
        AND NEW.version <= OLD.version THEN
         NEW.version := OLD.version + 1;
     END IF;
@@ -71,7 +77,9 @@ BEGIN
         PERFORM lastitem.events_notify(
             json_build_object('kind', 'item', 'id', NEW.id,
                               'quantity', NEW.quantity,
+                              'held', NEW.held,
                               'initial_quantity', NEW.initial_quantity,
+                              'max_per_buyer', NEW.max_per_buyer,
                               'version', NEW.version)::text);
     END IF;
     RETURN NULL;
@@ -92,3 +100,22 @@ END $$;
 DROP TRIGGER IF EXISTS orders_notify ON lastitem.orders;
 CREATE TRIGGER orders_notify AFTER INSERT ON lastitem.orders
     FOR EACH ROW EXECUTE FUNCTION lastitem.orders_notify();
+
+-- A hold's start and end, never its buyer: the stream is public.
+CREATE OR REPLACE FUNCTION lastitem.holds_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.status <> OLD.status THEN
+        PERFORM lastitem.events_notify(
+            json_build_object('kind', 'hold', 'hold',
+                              json_build_object('id', NEW.id,
+                                                'item_id', NEW.item_id,
+                                                'quantity', NEW.quantity,
+                                                'status', NEW.status))::text);
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS holds_notify ON lastitem.holds;
+CREATE TRIGGER holds_notify AFTER INSERT OR UPDATE ON lastitem.holds
+    FOR EACH ROW EXECUTE FUNCTION lastitem.holds_notify();

@@ -25,7 +25,7 @@ is "$(header Cache-Control)" no-store "API answers are not cached"
 is "$(body_json '.items | length')" 3 "three demo items"
 is "$(body_json '[.items[] | select(.initial_quantity == 1)] | length')" 1 "one of them is the last item"
 is "$(body_json '.items[0] | keys_unsorted | join(",")')" \
-    "id,name,description,image_url,quantity,initial_quantity,version" "an item has the fields of doc/api.md"
+    "id,name,description,image_url,quantity,held,initial_quantity,max_per_buyer,version" "an item has the fields of doc/api.md"
 http HEAD /api/items
 is "$HTTP_STATUS" 200 "HEAD /api/items"
 http GET /api/items/charizard-1st-ed

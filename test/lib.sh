@@ -185,24 +185,70 @@ header() {
 
 # ------------------------------------------------------------------ the database
 
-# invariant ITEM: "ok" when initial - remaining = sum of order quantities,
-# read from the database itself; otherwise the numbers that disagree.
+# invariant ITEM: "ok" when initial = remaining + held + sum of order
+# quantities, and held = the units of the item's active holds, read from the
+# database itself; otherwise the numbers that disagree.
 invariant() {
-    stack_sql "SELECT CASE WHEN i.initial_quantity - i.quantity = coalesce(sum(o.quantity), 0)
+    stack_sql "SELECT CASE WHEN i.initial_quantity = i.quantity + i.held + o.sold
+                            AND i.held = h.held
                            THEN 'ok'
-                           ELSE format('initial %s - remaining %s <> ordered %s',
-                                       i.initial_quantity, i.quantity, coalesce(sum(o.quantity), 0))
+                           ELSE format('initial %s <> remaining %s + held %s + ordered %s, or held <> %s in active holds',
+                                       i.initial_quantity, i.quantity, i.held, o.sold, h.held)
                       END
-                 FROM lastitem.items i LEFT JOIN lastitem.orders o ON o.item_id = i.id
-                WHERE i.id = '$1'
-                GROUP BY i.id, i.initial_quantity, i.quantity"
+                 FROM lastitem.items i,
+                      LATERAL (SELECT coalesce(sum(quantity), 0) AS sold
+                                 FROM lastitem.orders WHERE item_id = i.id) o,
+                      LATERAL (SELECT coalesce(sum(quantity), 0) AS held
+                                 FROM lastitem.holds
+                                WHERE item_id = i.id AND status = 'active') h
+                WHERE i.id = '$1'"
+}
+
+# invariant_all: "ok" when invariant holds for every item, else the first
+# item that breaks it and how.
+invariant_all() {
+    local id v
+    for id in $(stack_sql "SELECT id FROM lastitem.items ORDER BY id"); do
+        v=$(invariant "$id")
+        [ "$v" = ok ] || { echo "$id: $v"; return; }
+    done
+    echo ok
+}
+
+# post_many COUNT PATH JSON [curl options…]: COUNT requests at once, each
+# with JSON in which every @N@ is its number (1 … COUNT). Each answer is
+# $TEST_DIR/many/N, and each status a line of $TEST_DIR/many/codes, in the
+# order they finished. `many_count STATUS [CODE]` counts them.
+post_many() {
+    local count=$1 path=$2 json=$3 i body
+    shift 3
+    rm -rf "$TEST_DIR/many"
+    mkdir -p "$TEST_DIR/many"
+    for ((i = 1; i <= count; i++)); do
+        [ "$i" -gt 1 ] && echo next
+        body=${json//@N@/$i}
+        printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$BASE_URL$path"
+        printf 'data = "%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nmax-time = 60\n' \
+            "${body//\"/\\\"}" "$TEST_DIR/many/$i"
+    done >"$TEST_DIR/many.cfg"
+    "$CURL" -s --parallel --parallel-immediate --parallel-max "$count" "$@" \
+        -K "$TEST_DIR/many.cfg" >"$TEST_DIR/many/codes" 2>/dev/null
+}
+
+many_count() {  # many_count STATUS [CODE]
+    if [ $# -eq 1 ]; then
+        grep -c "^$1\$" "$TEST_DIR/many/codes"
+    else
+        cat "$TEST_DIR"/many/[0-9]* | grep -o "\"status\":$1,\"code\":\"$2\"" | wc -l
+    fi
 }
 
 # snapshot: every row of both tables, to compare before and after a request
 # that must change nothing.
 db_snapshot() {
-    stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s', id, quantity, initial_quantity, version), ',' ORDER BY id) FROM lastitem.items)
-                   || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)"
+    stack_sql "SELECT (SELECT string_agg(format('%s/%s/%s/%s/%s/%s/%s/%s', id, quantity, held, initial_quantity, max_per_buyer, version, md5(name || description || image_url), 0), ',' ORDER BY id) FROM lastitem.items)
+                   || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM lastitem.orders)
+                   || '|' || (SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || coalesce(string_agg(status, ',' ORDER BY id), '') FROM lastitem.holds)"
 }
 
 # pg_restart [MODE]: pg_ctl restart -m MODE (fast), waiting until it is up.

@@ -43,7 +43,42 @@ static const char usage[] =
 "  --statement-timeout MS   a database call that runs this long is given up:\n"
 "                           503 (default 10000); keep both below nginx's\n"
 "                           fastcgi_read_timeout (30 s)\n"
+"  --buyer-header NAME      take the buyer from this request header, set by\n"
+"                           the authenticating proxy in front (a body naming\n"
+"                           another buyer is 403); default: the body's buyer\n"
+"  --expire-interval MS     how often the expiry process ends holds past their\n"
+"                           time (default 200; 0: no expiry process here)\n"
 "  --help, --version\n";
+
+/*
+ * Sets the FastCGI parameter nginx passes header name in: HTTP_, then the
+ * name in upper case with '-' as '_'. Letters, digits and '-' only: nginx
+ * drops headers with '_' in their names (underscores_in_headers off), so
+ * X_User could never arrive, and X-User and X_User must not both map here.
+ */
+static int
+buyer_param(struct api_config *cfg, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > API_BUYER_HEADER_MAX)
+		return LI_ERROR;
+	memcpy(cfg->buyer_param, "HTTP_", 5);
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		else if (c == '-')
+			c = '_';
+		else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return LI_ERROR;
+		cfg->buyer_param[5 + i] = c;
+	}
+	cfg->buyer_param[5 + len] = '\0';
+	cfg->buyer_header = name;
+	return LI_OK;
+}
 
 int
 api_config_default_workers(void)
@@ -117,7 +152,7 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 {
 	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
 	    OPT_VERSION, OPT_METRICS_LISTEN, OPT_LOCK_TIMEOUT,
-	    OPT_STATEMENT_TIMEOUT };
+	    OPT_STATEMENT_TIMEOUT, OPT_BUYER_HEADER, OPT_EXPIRE_INTERVAL };
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
@@ -131,6 +166,9 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "statement-timeout", required_argument, NULL,
 		    OPT_STATEMENT_TIMEOUT },
+		{ "buyer-header", required_argument, NULL, OPT_BUYER_HEADER },
+		{ "expire-interval", required_argument, NULL,
+		    OPT_EXPIRE_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -147,6 +185,7 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 	cfg->drain_seconds = 10;
 	cfg->lock_timeout_ms = API_LOCK_TIMEOUT_MS_DEF;
 	cfg->statement_timeout_ms = API_STATEMENT_TIMEOUT_MS_DEF;
+	cfg->expire_interval_ms = API_EXPIRE_INTERVAL_MS_DEF;
 	cfg->conninfo = (env = getenv("DATABASE_URL")) != NULL ? env : "";
 
 	optind = 1;
@@ -208,6 +247,22 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 				cfg->lock_timeout_ms = (int)n;
 			else
 				cfg->statement_timeout_ms = (int)n;
+			break;
+		case OPT_BUYER_HEADER:
+			if (buyer_param(cfg, optarg) != LI_OK) {
+				snprintf(err, errlen, "--buyer-header takes a header "
+				    "name of letters, digits and '-', at most %d",
+				    API_BUYER_HEADER_MAX);
+				return LI_ERROR;
+			}
+			break;
+		case OPT_EXPIRE_INTERVAL:
+			if ((n = option_number(optarg, 0, 60000)) < 0) {
+				snprintf(err, errlen, "--expire-interval takes 0 to "
+				    "60000 (ms)");
+				return LI_ERROR;
+			}
+			cfg->expire_interval_ms = (int)n;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -22,6 +22,11 @@
 #define API_STATEMENT_TIMEOUT_MS_DEF  10000
 #define API_TIMEOUT_MS_MAX            600000
 
+/* How often the expiry process runs lastitem.expire_holds(): a hold ends
+ * within this much (plus one call) of its expires_at. */
+#define API_EXPIRE_INTERVAL_MS_DEF    200
+#define API_BUYER_HEADER_MAX          64
+
 struct api_config {
 	int workers;                   /* --workers */
 	const char *listen;            /* --listen: unix path or host:port */
@@ -33,6 +38,9 @@ struct api_config {
 	int drain_seconds;             /* --drain-timeout */
 	int lock_timeout_ms;           /* --lock-timeout */
 	int statement_timeout_ms;      /* --statement-timeout */
+	int expire_interval_ms;        /* --expire-interval; 0: none */
+	const char *buyer_header;      /* --buyer-header, or NULL: the body's */
+	char buyer_param[API_BUYER_HEADER_MAX + 6]; /* its FastCGI name */
 	char admin_token[API_ADMIN_TOKEN_MAX + 1]; /* "" when reset is open */
 	size_t admin_token_len;
 };

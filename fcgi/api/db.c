@@ -67,6 +67,23 @@ static const struct {
 	    "SELECT lastitem.order_json_by_id($1::bigint)", 1 },
 	[DB_HEALTH] = { "health",
 	    "SELECT 1", 0 },
+#define DB_OUTCOME_COLUMNS "SELECT outcome, order_id, quantity_left, attempts, body "
+	[DB_HOLD_CREATE] = { "hold_create", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.hold_create($1, $2::integer, $3, $4, $5::integer, $6)", 6 },
+	[DB_HOLD_CONFIRM] = { "hold_confirm", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.hold_confirm($1::bigint, $2)", 2 },
+	[DB_HOLD_RELEASE] = { "hold_release", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.hold_release($1::bigint, $2)", 2 },
+	[DB_HOLD] = { "hold",
+	    "SELECT lastitem.hold_json_by_id($1::bigint)", 1 },
+	[DB_ITEM_CREATE] = { "item_create", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.item_create($1, $2, $3, $4, $5::integer, $6::integer)", 6 },
+	[DB_ITEM_UPDATE] = { "item_update", DB_OUTCOME_COLUMNS
+	    "FROM lastitem.item_update($1, $2, $3, $4, $5::boolean, $6::integer, "
+	    "$7::integer)", 7 },
+	[DB_EXPIRE_HOLDS] = { "expire_holds",
+	    "SELECT lastitem.expire_holds($1::integer)", 1 },
+#undef DB_OUTCOME_COLUMNS
 };
 
 void

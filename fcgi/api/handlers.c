@@ -16,8 +16,10 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "handlers_drops.h"
 #include "common/li.h"
 #include "purchase.h"
+#include "request_drops.h"
 
 #define DETAIL_MAX 256
 
@@ -60,8 +62,11 @@ static void
 handle_items(struct handler_ctx *ctx, const struct http_request *req,
     const struct route *rt, struct response *resp)
 {
-	(void)req;
 	(void)rt;
+	if (strcmp(req->method, "POST") == 0) {
+		drops_item_create(ctx, req, resp);
+		return;
+	}
 	reply_json_value(resp, db_exec(ctx->db, DB_ITEMS, NULL, 1), 200,
 	    "there are no items");
 }
@@ -73,7 +78,10 @@ handle_item(struct handler_ctx *ctx, const struct http_request *req,
 	const char *params[1] = { rt->item_id };
 	char detail[DETAIL_MAX];
 
-	(void)req;
+	if (strcmp(req->method, "PATCH") == 0) {
+		drops_item_patch(ctx, req, rt, resp);
+		return;
+	}
 	snprintf(detail, sizeof(detail), "no item %s", rt->item_id);
 	reply_json_value(resp, db_exec(ctx->db, DB_ITEM, params, 1), 200, detail);
 }
@@ -152,6 +160,9 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 		    "bought order %lld, with another item or quantity",
 		    r->order_id);
 		break;
+	case PURCHASE_LIMIT_REACHED:
+		drops_limit_detail(r, item_id, detail, sizeof(detail));
+		break;
 	case PURCHASE_CONTENTION:
 		snprintf(detail, sizeof(detail), "gave up on %s after %d attempts; "
 		    "try again", item_id, r->attempts);
@@ -178,8 +189,12 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 	if (rc == PROBLEM_NONE)
 		rc = request_purchase_body(req->body, req->body_len, &body, detail,
 		    sizeof(detail));
+	if (rc == PROBLEM_NONE)
+		rc = request_buyer_identity(ctx->cfg->buyer_header,
+		    req->buyer_header, &body, detail, sizeof(detail));
 	if (rc != PROBLEM_NONE) {
 		metrics_purchase(ctx->metrics, METRICS_STRATEGY_UNKNOWN,
+		    rc == PROBLEM_FORBIDDEN ? PURCHASE_FORBIDDEN :
 		    PURCHASE_BAD_REQUEST);
 		response_problem(resp, rc, detail);
 		return;
@@ -205,26 +220,38 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 	purchase_result_free(&result);
 }
 
+int
+handlers_admin_refused(struct handler_ctx *ctx, const struct http_request *req,
+    struct response *resp, const char *what)
+{
+	const struct api_config *cfg = ctx->cfg;
+	char detail[DETAIL_MAX];
+	const char *token;
+	size_t len;
+
+	if (cfg->admin_token_len == 0 ||
+	    (request_bearer_token(req->authorization, &token, &len) == PROBLEM_NONE &&
+	    request_token_equal(token, len, cfg->admin_token,
+	    cfg->admin_token_len)))
+		return 0;
+	snprintf(detail, sizeof(detail), "%s needs Authorization: Bearer "
+	    "<admin token>", what);
+	response_problem(resp, PROBLEM_UNAUTHORIZED, detail);
+	return 1;
+}
+
 static void
 handle_reset(struct handler_ctx *ctx, const struct http_request *req,
     const struct route *rt, struct response *resp)
 {
-	const struct api_config *cfg = ctx->cfg;
 	struct reset_body body;
 	char detail[DETAIL_MAX], qty[16];
-	const char *params[1], *token;
+	const char *params[1];
 	enum problem_code rc;
-	size_t len;
 
 	(void)rt;
-	if (cfg->admin_token_len > 0 &&
-	    (request_bearer_token(req->authorization, &token, &len) != PROBLEM_NONE ||
-	    !request_token_equal(token, len, cfg->admin_token,
-	    cfg->admin_token_len))) {
-		response_problem(resp, PROBLEM_UNAUTHORIZED,
-		    "reset needs Authorization: Bearer <admin token>");
+	if (handlers_admin_refused(ctx, req, resp, "reset"))
 		return;
-	}
 	rc = request_reset_body(req->body, req->body_len, &body, detail,
 	    sizeof(detail));
 	if (rc != PROBLEM_NONE) {

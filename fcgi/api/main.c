@@ -24,6 +24,11 @@
  * an operator needs it. It lives in the last slot and is watched, restarted
  * and drained like the others; the workers gauge counts the others only, and
  * scrape_workers counts it.
+ *
+ * Unless --expire-interval is 0, the last slot is the expiry process
+ * (expiry.c), which ends holds past their time; it serves no socket, is
+ * watched, restarted and drained like the workers, and counted in neither
+ * gauge.
  */
 #include <config.h>
 
@@ -44,6 +49,7 @@
 
 #include "config.h"
 #include "worker.h"
+#include "expiry.h"
 #include "common/li.h"
 #include "common/log.h"
 #include "metrics.h"
@@ -80,13 +86,22 @@ monotonic_seconds(void)
 static int
 is_scrape(const struct pool *pool, int i)
 {
-	return i >= pool->cfg->workers;
+	return i >= pool->cfg->workers && pool->cfg->metrics_listen != NULL &&
+	    i == pool->cfg->workers;
+}
+
+/* Whether slot i is the expiry process's (the last, when there is one). */
+static int
+is_expiry(const struct pool *pool, int i)
+{
+	return pool->cfg->expire_interval_ms > 0 && i == pool->nslots - 1;
 }
 
 static const char *
 kind(const struct pool *pool, int i)
 {
-	return is_scrape(pool, i) ? "scrape worker" : "worker";
+	return is_expiry(pool, i) ? "expiry process" :
+	    is_scrape(pool, i) ? "scrape worker" : "worker";
 }
 
 /* Forks the worker of slot i. Returns LI_OK or LI_ERROR (logged). */
@@ -107,6 +122,14 @@ spawn(struct pool *pool, int i)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != pool->master)
 			_exit(EXIT_SUCCESS);
+		if (is_expiry(pool, i)) {
+			/* It serves no socket at all. */
+			close(pool->listen_fd);
+			if (pool->scrape_fd >= 0)
+				close(pool->scrape_fd);
+			free(pool->slots);
+			exit(api_expiry_run(pool->cfg, pool->metrics));
+		}
 		/* Each worker keeps only the socket it serves. */
 		if (pool->scrape_fd >= 0)
 			close(scrape ? pool->listen_fd : pool->scrape_fd);
@@ -142,13 +165,19 @@ count_alive(struct pool *pool)
 {
 	unsigned long long alive[2] = { 0, 0 };
 
-	for (int i = 0; i < pool->nslots; i++)
-		alive[is_scrape(pool, i)] += pool->slots[i].pid != 0;
+	int expiry = 0;
+
+	for (int i = 0; i < pool->nslots; i++) {
+		if (is_expiry(pool, i))
+			expiry += pool->slots[i].pid != 0;
+		else
+			alive[is_scrape(pool, i)] += pool->slots[i].pid != 0;
+	}
 	atomic_store_explicit(&pool->metrics->workers, alive[0],
 	    memory_order_relaxed);
 	atomic_store_explicit(&pool->metrics->scrape_workers, alive[1],
 	    memory_order_relaxed);
-	return (int)(alive[0] + alive[1]);
+	return (int)(alive[0] + alive[1]) + expiry;
 }
 
 /* Reaps dead workers; when running, schedules their replacements. */
@@ -293,7 +322,8 @@ main(int argc, char **argv)
 	pool.cfg = &cfg;
 	pool.master = getpid();
 	pool.scrape_fd = -1;
-	pool.nslots = cfg.workers + (cfg.metrics_listen != NULL);
+	pool.nslots = cfg.workers + (cfg.metrics_listen != NULL) +
+	    (cfg.expire_interval_ms > 0);
 	/* The scrape socket first: whoever sees the main one can scrape. */
 	if (cfg.metrics_listen != NULL &&
 	    (pool.scrape_fd = open_listener(cfg.metrics_listen, cfg.backlog)) < 0)
@@ -323,6 +353,9 @@ main(int argc, char **argv)
 	if (cfg.metrics_listen != NULL)
 		log_info("metrics and health also on %s, with a worker of their own",
 		    cfg.metrics_listen);
+	if (cfg.expire_interval_ms > 0)
+		log_info("holds past their time are ended every %d ms",
+		    cfg.expire_interval_ms);
 	respawn_due(&pool);
 
 	for (;;) {

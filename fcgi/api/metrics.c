@@ -20,7 +20,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
 
 /* Every status the pool answers with (doc/api.md "Errors"); 0 is "other". */
 static const int statuses[METRICS_STATUS_COUNT] = {
-	200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 503, 0
+	200, 201, 400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 503, 0
 };
 
 /* Seconds; printed as written here, so the le labels read naturally. */

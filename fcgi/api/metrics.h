@@ -29,7 +29,7 @@
 #define METRICS_ROUTE_COUNT (ROUTE_COUNT + 1)
 
 /* The status label: the codes the pool answers with, then "other". */
-#define METRICS_STATUS_COUNT 13
+#define METRICS_STATUS_COUNT 14
 
 /* The result label of lastitem_api_purchases_total is enum
  * purchase_outcome. */

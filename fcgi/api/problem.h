@@ -19,6 +19,9 @@ enum problem_code {
 	PROBLEM_METHOD_NOT_ALLOWED,     /* 405, with Allow */
 	PROBLEM_SOLD_OUT,               /* 409 */
 	PROBLEM_CONTENTION,             /* 409, optimistic gave up */
+	PROBLEM_LIMIT_REACHED,          /* 409, past max_per_buyer */
+	PROBLEM_CONFLICT,               /* 409, the resource's state forbids it */
+	PROBLEM_HOLD_EXPIRED,           /* 410 */
 	PROBLEM_PAYLOAD_TOO_LARGE,      /* 413 */
 	PROBLEM_UNSUPPORTED_MEDIA_TYPE, /* 415 */
 	PROBLEM_IDEMPOTENCY_KEY_REUSED, /* 422 */

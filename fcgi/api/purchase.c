@@ -36,25 +36,14 @@ count(struct db *db, enum strategy s, const struct purchase_result *r,
 }
 
 int
-purchase_execute(struct db *db, enum strategy s, const char *item_id,
-    int quantity, const char *buyer, const char *key,
+outcome_execute(struct db *db, enum db_stmt stmt, const char *const *params,
     struct purchase_result *out)
 {
-	char qty[16];
-	const char *params[4];
 	PGresult *res;
-	long long started;
 	int outcome;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(qty, sizeof(qty), "%d", quantity);
-	params[0] = item_id;
-	params[1] = qty;
-	params[2] = buyer;
-	params[3] = key;
-	/* Strategy s runs as statement s: db.h asserts it. */
-	started = monotonic_ns();
-	res = db_exec(db, (enum db_stmt)s, params, 0);
+	res = db_exec(db, stmt, params, 0);
 	if (res == NULL)
 		return LI_ERROR;
 	if (PQntuples(res) != 1 || PQnfields(res) != 5)
@@ -69,17 +58,44 @@ purchase_execute(struct db *db, enum strategy s, const char *item_id,
 		out->body = PQgetvalue(res, 0, 4);
 		out->body_len = (size_t)PQgetlength(res, 0, 4);
 	}
-	/* An outcome answered with a 201 needs the order and its body. */
+	/* An outcome answered with a body needs one. */
 	if (purchase_outcome_problem(out->outcome) == PROBLEM_NONE &&
-	    (out->body == NULL || out->order_id <= 0))
+	    out->body == NULL)
 		goto bad;
 	out->res = res;
-	count(db, s, out, monotonic_ns() - started);
 	return LI_OK;
 bad:
-	/* The schema and this file disagree: never guess at a purchase. */
+	/* The schema and this file disagree: never guess at an answer. */
 	PQclear(res);
 	return LI_ERROR;
+}
+
+int
+purchase_execute(struct db *db, enum strategy s, const char *item_id,
+    int quantity, const char *buyer, const char *key,
+    struct purchase_result *out)
+{
+	char qty[16];
+	const char *params[4];
+	long long started;
+
+	snprintf(qty, sizeof(qty), "%d", quantity);
+	params[0] = item_id;
+	params[1] = qty;
+	params[2] = buyer;
+	params[3] = key;
+	/* Strategy s runs as statement s: db.h asserts it. */
+	started = monotonic_ns();
+	if (outcome_execute(db, (enum db_stmt)s, params, out) != LI_OK)
+		return LI_ERROR;
+	/* A 201 with an order needs the order's id, for Location. */
+	if (purchase_outcome_problem(out->outcome) == PROBLEM_NONE &&
+	    out->order_id <= 0) {
+		purchase_result_free(out);
+		return LI_ERROR;
+	}
+	count(db, s, out, monotonic_ns() - started);
+	return LI_OK;
 }
 
 void

@@ -30,6 +30,16 @@ int purchase_execute(struct db *db, enum strategy s, const char *item_id,
     int quantity, const char *buyer, const char *key,
     struct purchase_result *out);
 
+/*
+ * Runs a statement that answers with the columns of a purchase (outcome,
+ * order_id, quantity_left, attempts, body): the purchases, and the hold
+ * and item functions (sql/holds.sql, sql/items_admin.sql). Returns LI_OK
+ * with *out filled, or LI_ERROR (unavailable, or a row the pool does not
+ * understand).
+ */
+int outcome_execute(struct db *db, enum db_stmt stmt,
+    const char *const *params, struct purchase_result *out);
+
 void purchase_result_free(struct purchase_result *r);
 
 #endif

@@ -23,6 +23,7 @@
 #include "common/li.h"
 #include "common/text_check.h"
 #include "request.h"
+#include "request_json.h"
 #include "strategy.h"
 
 /* Nesting a purchase body could ever need, with room to spare. */
@@ -185,8 +186,8 @@ request_idempotency_key(const char *key, char *detail, size_t size)
  * Parses body as one JSON object. Returns PROBLEM_NONE and *obj (the
  * caller's to json_object_put), or a 400.
  */
-static enum problem_code
-parse_object(const char *body, size_t len, struct json_object **obj,
+enum problem_code
+request_parse_object(const char *body, size_t len, struct json_object **obj,
     char *detail, size_t size)
 {
 	struct json_tokener *tok;
@@ -238,8 +239,8 @@ parse_object(const char *body, size_t len, struct json_object **obj,
  * Reads an integer field into *out when present. Returns PROBLEM_NONE
  * (with *present set) or a 400 naming the field and its range.
  */
-static enum problem_code
-int_field(struct json_object *obj, const char *name, long long min,
+enum problem_code
+request_int_field(struct json_object *obj, const char *name, long long min,
     long long max, int *out, int *present, char *detail, size_t size)
 {
 	struct json_object *v;
@@ -261,8 +262,8 @@ int_field(struct json_object *obj, const char *name, long long min,
 }
 
 /* Checks a buyer name: 1 … 64 characters, none of them a control character. */
-static enum problem_code
-buyer_valid(const char *s, size_t len, char *detail, size_t size)
+enum problem_code
+request_buyer_valid(const char *s, size_t len, char *detail, size_t size)
 {
 	size_t i = 0, chars = 0;
 	long cp;
@@ -294,13 +295,14 @@ request_purchase_body(const char *body, size_t len, struct purchase_body *out,
 
 	out->quantity = 1;
 	strcpy(out->buyer, "anonymous");
+	out->buyer_given = 0;
 	out->strategy = -1;
 	if (len == 0)
 		return PROBLEM_NONE;
-	if ((rc = parse_object(body, len, &obj, detail, size)) != PROBLEM_NONE)
+	if ((rc = request_parse_object(body, len, &obj, detail, size)) != PROBLEM_NONE)
 		return rc;
 
-	rc = int_field(obj, "quantity", 1, LI_QUANTITY_MAX, &out->quantity,
+	rc = request_int_field(obj, "quantity", 1, LI_QUANTITY_MAX, &out->quantity,
 	    &present, detail, size);
 	if (rc != PROBLEM_NONE)
 		goto out;
@@ -313,10 +315,11 @@ request_purchase_body(const char *body, size_t len, struct purchase_body *out,
 		}
 		s = json_object_get_string(v);
 		slen = (size_t)json_object_get_string_len(v);
-		if ((rc = buyer_valid(s, slen, detail, size)) != PROBLEM_NONE)
+		if ((rc = request_buyer_valid(s, slen, detail, size)) != PROBLEM_NONE)
 			goto out;
 		memcpy(out->buyer, s, slen);
 		out->buyer[slen] = '\0';
+		out->buyer_given = 1;
 	}
 
 	if (json_object_object_get_ex(obj, "strategy", &v)) {
@@ -345,9 +348,9 @@ request_reset_body(const char *body, size_t len, struct reset_body *out,
 	out->quantity = 0;
 	if (len == 0)
 		return PROBLEM_NONE;
-	if ((rc = parse_object(body, len, &obj, detail, size)) != PROBLEM_NONE)
+	if ((rc = request_parse_object(body, len, &obj, detail, size)) != PROBLEM_NONE)
 		return rc;
-	rc = int_field(obj, "quantity", 0, LI_RESET_MAX, &out->quantity,
+	rc = request_int_field(obj, "quantity", 0, LI_RESET_MAX, &out->quantity,
 	    &out->has_quantity, detail, size);
 	json_object_put(obj);
 	return rc;

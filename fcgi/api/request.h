@@ -28,6 +28,8 @@ struct http_request {
 	const char *sec_fetch_site;  /* Sec-Fetch-Site, NULL when absent */
 	const char *host;            /* Host, NULL when absent */
 	const char *scheme;          /* "http" or "https", as nginx saw it */
+	const char *buyer_header;    /* --buyer-header's value, NULL when absent
+	                                or when the pool has none */
 	const char *body;
 	size_t body_len;
 	int body_too_large;          /* the body passed LI_BODY_MAX */
@@ -66,6 +68,7 @@ enum problem_code request_idempotency_key(const char *key, char *detail,
 struct purchase_body {
 	int quantity;                          /* 1 … 100, default 1 */
 	char buyer[LI_BUYER_MAX_BYTES + 1];    /* default "anonymous" */
+	int buyer_given;                       /* the body named a buyer */
 	int strategy;                          /* enum strategy, -1: default */
 };
 

@@ -39,9 +39,9 @@ take_item_id(const char *s, size_t len, struct route *r)
 	return 1;
 }
 
-/* Takes one path segment (len bytes) as an order id into r->order_id. */
+/* Takes one path segment (len bytes) as an order or hold id into *id. */
 static int
-take_order_id(const char *s, size_t len, struct route *r)
+take_number(const char *s, size_t len, long long *id)
 {
 	long long n = 0;
 
@@ -52,7 +52,7 @@ take_order_id(const char *s, size_t len, struct route *r)
 			return 0;
 		n = n * 10 + (s[i] - '0');
 	}
-	r->order_id = n;
+	*id = n;
 	return 1;
 }
 
@@ -60,7 +60,8 @@ take_order_id(const char *s, size_t len, struct route *r)
 static int
 pattern_match(const char *pattern, const char *path, struct route *r)
 {
-	static const char item[] = "{item}", order[] = "{order}";
+	static const char item[] = "{item}", order[] = "{order}",
+	    hold[] = "{hold}";
 	const char *p = pattern, *s = path;
 	size_t len;
 
@@ -77,9 +78,13 @@ pattern_match(const char *pattern, const char *path, struct route *r)
 				return 0;
 			p += sizeof(item) - 1;
 		} else if (strncmp(p, order, sizeof(order) - 1) == 0) {
-			if (!take_order_id(s, len, r))
+			if (!take_number(s, len, &r->order_id))
 				return 0;
 			p += sizeof(order) - 1;
+		} else if (strncmp(p, hold, sizeof(hold) - 1) == 0) {
+			if (!take_number(s, len, &r->hold_id))
+				return 0;
+			p += sizeof(hold) - 1;
 		} else
 			return 0;               /* a placeholder route.h does not name */
 		s += len;

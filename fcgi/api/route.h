@@ -21,19 +21,26 @@
  * body of a HEAD reply itself, so every GET route takes HEAD too. */
 #define ROUTE_GET  "GET, HEAD"
 #define ROUTE_POST "POST"
+#define ROUTE_GET_POST   "GET, HEAD, POST"
+#define ROUTE_GET_PATCH  "GET, HEAD, PATCH"
+#define ROUTE_GET_DELETE "GET, HEAD, DELETE"
 
 /*
  * X(id, pattern, allow, label, handler, scrape): the route ROUTE_<id>
  * matches the path pattern, where {item} is one segment that is an item id
  * ([a-z0-9][a-z0-9-]{0,63}) and {order} one that is an order id (a whole
- * number from 1, without leading zeros, at most 18 digits); it takes the
+ * number from 1, without leading zeros, at most 18 digits), {hold} one
+ * that is a hold id (the same form); it takes the
  * methods of allow; label is its metrics label; handler (handlers.c) answers
  * it; scrape: the scrape socket serves it too.
  */
 #define ROUTE_LIST(X) \
-	X(ITEMS,    "/api/items",                 ROUTE_GET,  "items",    handle_items,    0) \
-	X(ITEM,     "/api/items/{item}",          ROUTE_GET,  "item",     handle_item,     0) \
+	X(ITEMS,    "/api/items",                 ROUTE_GET_POST,  "items", handle_items, 0) \
+	X(ITEM,     "/api/items/{item}",          ROUTE_GET_PATCH, "item",  handle_item,  0) \
 	X(PURCHASE, "/api/items/{item}/purchase", ROUTE_POST, "purchase", handle_purchase, 0) \
+	X(HOLDS,    "/api/items/{item}/holds",    ROUTE_POST, "holds",    handle_holds,    0) \
+	X(HOLD,     "/api/holds/{hold}",          ROUTE_GET_DELETE, "hold", handle_hold,   0) \
+	X(CONFIRM,  "/api/holds/{hold}/confirm",  ROUTE_POST, "confirm",  handle_confirm,  0) \
 	X(ORDERS,   "/api/orders",                ROUTE_GET,  "orders",   handle_orders,   0) \
 	X(ORDER,    "/api/orders/{order}",        ROUTE_GET,  "order",    handle_order,    0) \
 	X(RESET,    "/api/reset",                 ROUTE_POST, "reset",    handle_reset,    0) \
@@ -52,6 +59,7 @@ struct route {
 	enum route_id id;
 	char item_id[LI_ITEM_ID_MAX + 1];  /* the {item} of the path, or "" */
 	long long order_id;                /* the {order} of the path, or 0 */
+	long long hold_id;                 /* the {hold} of the path, or 0 */
 	const char *allow;                 /* the methods the path takes */
 };
 

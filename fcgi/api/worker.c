@@ -145,6 +145,8 @@ serve(FCGX_Request *fr, struct handler_ctx *ctx)
 	req.sec_fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", fr->envp);
 	req.host = FCGX_GetParam("HTTP_HOST", fr->envp);
 	req.scheme = FCGX_GetParam("REQUEST_SCHEME", fr->envp);
+	if (ctx->cfg->buyer_header != NULL)
+		req.buyer_header = FCGX_GetParam(ctx->cfg->buyer_param, fr->envp);
 	req.body = body;
 	req.body_len = read_body(fr, body, &req.body_too_large);
 

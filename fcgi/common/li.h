@@ -28,5 +28,15 @@
 #define LI_BODY_MAX          4096
 #define LI_ORDERS_LIMIT_MAX  500
 #define LI_ORDERS_LIMIT_DEF  50
+/* Limited drops: items managed through the API, holds (doc/api.md). */
+#define LI_NAME_MAX_CHARS    100
+#define LI_DESCRIPTION_MAX_CHARS 1000
+#define LI_IMAGE_URL_MAX     500    /* bytes: visible ASCII only */
+#define LI_ITEM_QUANTITY_MAX 1000000000
+#define LI_RESTOCK_MAX       1000000
+#define LI_PER_BUYER_MAX     1000000
+#define LI_TTL_MIN           10     /* a hold's ttl_seconds */
+#define LI_TTL_MAX           900
+#define LI_TTL_DEF           120
 
 #endif
