@@ -29,7 +29,8 @@ is "$HTTP_STATUS" 201 "one purchase"
 order_id=$(body_json .order.id)
 v=$(stack_sql "SELECT version FROM lastitem.items WHERE id = 'golden-ticket'")
 q=$(stack_sql "SELECT quantity FROM lastitem.items WHERE id = 'golden-ticket'")
-item_data="{\"id\":\"golden-ticket\",\"quantity\":$q,\"version\":$v}"
+i=$(stack_sql "SELECT initial_quantity FROM lastitem.items WHERE id = 'golden-ticket'")
+item_data="{\"id\":\"golden-ticket\",\"quantity\":$q,\"held\":0,\"initial_quantity\":$i,\"max_per_buyer\":null,\"version\":$v}"
 
 wait_until 60 all_have "data: $item_data"
 ok $? "all $N clients got the item event $item_data"

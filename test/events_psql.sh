@@ -25,7 +25,7 @@ stack_sql "UPDATE lastitem.items SET quantity = 3 WHERE id = 'golden-ticket'" >/
 wait_until 20 sse_has a item
 ok $? "an UPDATE from psql streams an item event"
 is "$(sse_data a item | jq -c .)" \
-    "{\"id\":\"golden-ticket\",\"quantity\":3,\"version\":$((v0 + 1))}" \
+    "{\"id\":\"golden-ticket\",\"quantity\":3,\"held\":0,\"initial_quantity\":5,\"max_per_buyer\":null,\"version\":$((v0 + 1))}" \
     "with the new quantity and the version raised by one"
 is "$(stack_sql "SELECT version FROM lastitem.items WHERE id = 'golden-ticket'")" \
     "$((v0 + 1))" "the version the database holds"

@@ -367,6 +367,40 @@ test_notify(void)
 	is_int(ev.kind, NOTIFY_ORDER, "is NOTIFY_ORDER");
 	is_str(ev.order, "{\"id\":12,\"item_id\":\"a\",\"buyer\":\"x/y\",\"quantity\":1}",
 	    "the order, as compact JSON");
+	ok(np(S("{\"kind\":\"item\",\"id\":\"golden-ticket\",\"quantity\":4,"
+	    "\"initial_quantity\":5,\"version\":7}"), &ev) == LI_OK &&
+	    ev.held == 0 && ev.max_per_buyer == -1,
+	    "an item of an older schema: none held, no limit");
+	is_int(np(S("{\"kind\":\"item\",\"id\":\"drop\",\"quantity\":4,\"held\":3,"
+	    "\"initial_quantity\":9,\"max_per_buyer\":2,\"version\":7}"), &ev), LI_OK,
+	    "an item with held and a limit");
+	ok(ev.held == 3 && ev.max_per_buyer == 2, "its held and its limit");
+	is_int(np(S("{\"kind\":\"item\",\"id\":\"drop\",\"quantity\":4,\"held\":0,"
+	    "\"initial_quantity\":9,\"max_per_buyer\":null,\"version\":7}"), &ev), LI_OK,
+	    "an item whose limit is null");
+	is_int((int)ev.max_per_buyer, -1, "no limit");
+	is_int(np(S("{\"kind\":\"item\",\"id\":\"drop\",\"quantity\":4,\"held\":-1,"
+	    "\"initial_quantity\":9,\"version\":7}"), &ev), LI_ERROR, "held below 0");
+	is_int(np(S("{\"kind\":\"item\",\"id\":\"drop\",\"quantity\":4,\"held\":\"1\","
+	    "\"initial_quantity\":9,\"version\":7}"), &ev), LI_ERROR, "held a string");
+	is_int(np(S("{\"kind\":\"item\",\"id\":\"drop\",\"quantity\":4,"
+	    "\"initial_quantity\":9,\"max_per_buyer\":0,\"version\":7}"), &ev), LI_ERROR,
+	    "a limit of 0");
+	is_int(np(S("{\"kind\":\"hold\",\"hold\":{\"id\":5,\"item_id\":\"drop\","
+	    "\"quantity\":2,\"status\":\"expired\",\"buyer\":\"ana\"}}"), &ev), LI_OK,
+	    "a hold");
+	is_int(ev.kind, NOTIFY_HOLD, "is NOTIFY_HOLD");
+	is_str(ev.hold, "{\"id\":5,\"item_id\":\"drop\",\"quantity\":2,\"status\":\"expired\"}",
+	    "rendered again from its four fields (no buyer)");
+	is_int(np(S("{\"kind\":\"hold\",\"hold\":{\"id\":5,\"item_id\":\"drop\","
+	    "\"quantity\":2,\"status\":\"gone\"}}"), &ev), LI_ERROR, "a hold of no status");
+	is_int(np(S("{\"kind\":\"hold\",\"hold\":{\"id\":5,\"item_id\":\"Drop\","
+	    "\"quantity\":2,\"status\":\"active\"}}"), &ev), LI_ERROR, "a hold of no item id");
+	is_int(np(S("{\"kind\":\"hold\",\"hold\":{\"id\":0,\"item_id\":\"drop\","
+	    "\"quantity\":2,\"status\":\"active\"}}"), &ev), LI_ERROR, "a hold id of 0");
+	is_int(np(S("{\"kind\":\"hold\",\"hold\":{\"id\":5,\"item_id\":\"drop\","
+	    "\"quantity\":0,\"status\":\"active\"}}"), &ev), LI_ERROR, "a hold of nothing");
+	is_int(np(S("{\"kind\":\"hold\"}"), &ev), LI_ERROR, "a hold without the hold");
 	is_int(np(S("{\"kind\":\"reset\"}"), &ev), LI_OK, "a reset");
 	is_int(ev.kind, NOTIFY_RESET, "is NOTIFY_RESET");
 	is_int(np(S(" {\"kind\":\"reset\"} "), &ev), LI_OK, "white space around is fine");
@@ -434,7 +468,9 @@ item(const char *id, long long quantity, long long version)
 	memset(&it, 0, sizeof(it));
 	snprintf(it.id, sizeof(it.id), "%s", id);
 	it.quantity = quantity;
+	it.held = quantity == 1 ? 2 : 0;     /* "a" has two held, "b" none */
 	it.initial_quantity = 50;
+	it.max_per_buyer = quantity == 1 ? 2 : -1;
 	it.version = version;
 	return it;
 }
@@ -468,8 +504,8 @@ test_item_state(void)
 	it = item("a", 1, 1);
 	is_int(item_state_apply(&s, &it), 1, "another");
 	is_str(snapshot(&s),
-	    "{\"items\":[{\"id\":\"a\",\"quantity\":1,\"initial_quantity\":50,\"version\":1},"
-	    "{\"id\":\"b\",\"quantity\":5,\"initial_quantity\":50,\"version\":3}]}",
+	    "{\"items\":[{\"id\":\"a\",\"quantity\":1,\"held\":2,\"initial_quantity\":50,\"max_per_buyer\":2,\"version\":1},"
+	    "{\"id\":\"b\",\"quantity\":5,\"held\":0,\"initial_quantity\":50,\"max_per_buyer\":null,\"version\":3}]}",
 	    "the snapshot lists them by id");
 	it = item("b", 4, 4);
 	is_int(item_state_apply(&s, &it), 1, "a newer version is applied");
@@ -478,8 +514,8 @@ test_item_state(void)
 	it = item("b", 9, 4);
 	is_int(item_state_apply(&s, &it), 0, "the same version is dropped");
 	is_str(snapshot(&s),
-	    "{\"items\":[{\"id\":\"a\",\"quantity\":1,\"initial_quantity\":50,\"version\":1},"
-	    "{\"id\":\"b\",\"quantity\":4,\"initial_quantity\":50,\"version\":4}]}",
+	    "{\"items\":[{\"id\":\"a\",\"quantity\":1,\"held\":2,\"initial_quantity\":50,\"max_per_buyer\":2,\"version\":1},"
+	    "{\"id\":\"b\",\"quantity\":4,\"held\":0,\"initial_quantity\":50,\"max_per_buyer\":null,\"version\":4}]}",
 	    "and neither changed the state");
 	is_int(s.count, 2, "two items");
 

@@ -47,7 +47,7 @@ test_routes(void)
 	is_str(r.allow, "POST", "purchase allows POST");
 	is_int(route("DELETE", "/api/items", &r), PROBLEM_METHOD_NOT_ALLOWED,
 	    "DELETE items is 405");
-	is_str(r.allow, "GET, HEAD", "items allow GET, HEAD");
+	is_str(r.allow, "GET, HEAD, POST", "items allow GET, HEAD, POST");
 	is_int(route("GET", "/api/items/Charizard", &r), PROBLEM_NOT_FOUND,
 	    "upper case id is 404");
 	is_int(route("GET", "/api/items/-abc", &r), PROBLEM_NOT_FOUND,

@@ -21,7 +21,7 @@ changes_on_notification(struct events *ev, const char *payload)
 {
 	struct notify_event ne;
 	struct item it;
-	char data[LI_ITEM_ID_MAX + 96];
+	char data[ITEM_STATE_JSON_MAX + 1];
 	int n;
 
 	ev->metrics.notifications++;
@@ -34,7 +34,9 @@ changes_on_notification(struct events *ev, const char *payload)
 	case NOTIFY_ITEM:
 		memcpy(it.id, ne.id, sizeof(it.id));
 		it.quantity = ne.quantity;
+		it.held = ne.held;
 		it.initial_quantity = ne.initial_quantity;
+		it.max_per_buyer = ne.max_per_buyer;
 		it.version = ne.version;
 		if ((n = item_state_apply(&ev->items, &it)) <= 0) {
 			if (n == 0)
@@ -43,10 +45,12 @@ changes_on_notification(struct events *ev, const char *payload)
 		}
 		free(ev->snapshot);
 		ev->snapshot = NULL;
-		n = snprintf(data, sizeof(data),
-		    "{\"id\":\"%s\",\"quantity\":%lld,\"version\":%lld}",
-		    it.id, it.quantity, it.version);
+		if ((n = item_state_item_json(&it, data, sizeof(data))) < 0)
+			return;     /* cannot happen: data holds the longest */
 		stream_publish(ev, "item", data, (size_t)n);
+		return;
+	case NOTIFY_HOLD:
+		stream_publish(ev, "hold", ne.hold, strlen(ne.hold));
 		return;
 	case NOTIFY_ORDER:
 		stream_publish(ev, "order", ne.order, strlen(ne.order));
@@ -62,7 +66,7 @@ changes_load_snapshot(struct events *ev, const PGresult *res)
 {
 	struct item it;
 
-	if (PQnfields(res) != 4)
+	if (PQnfields(res) != 6)
 		return LI_ERROR;
 	item_state_clear(&ev->items);
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -71,8 +75,11 @@ changes_load_snapshot(struct events *ev, const PGresult *res)
 			return LI_ERROR;
 		memcpy(it.id, PQgetvalue(res, r, 0), len + 1);
 		it.quantity = atoll(PQgetvalue(res, r, 1));
-		it.initial_quantity = atoll(PQgetvalue(res, r, 2));
-		it.version = atoll(PQgetvalue(res, r, 3));
+		it.held = atoll(PQgetvalue(res, r, 2));
+		it.initial_quantity = atoll(PQgetvalue(res, r, 3));
+		it.max_per_buyer = PQgetisnull(res, r, 4) ? -1 :
+		    atoll(PQgetvalue(res, r, 4));
+		it.version = atoll(PQgetvalue(res, r, 5));
 		if (item_state_apply(&ev->items, &it) < 0)
 			return LI_ERROR;
 	}

@@ -82,11 +82,28 @@ item_state_apply(struct item_state *s, const struct item *it)
 	return 1;
 }
 
+int
+item_state_item_json(const struct item *it, char *buf, size_t size)
+{
+	char max[24];
+	int n;
+
+	if (it->max_per_buyer < 0)
+		snprintf(max, sizeof(max), "null");
+	else
+		snprintf(max, sizeof(max), "%lld", it->max_per_buyer);
+	/* Ids are [a-z0-9-]: nothing in an item needs escaping. */
+	n = snprintf(buf, size, "{\"id\":\"%s\",\"quantity\":%lld,\"held\":%lld,"
+	    "\"initial_quantity\":%lld,\"max_per_buyer\":%s,\"version\":%lld}",
+	    it->id, it->quantity, it->held, it->initial_quantity, max,
+	    it->version);
+	return n > 0 && (size_t)n < size ? n : -1;
+}
+
 char *
 item_state_snapshot_json(const struct item_state *s, size_t *len)
 {
-	/* Ids are [a-z0-9-]: nothing in an item needs escaping. */
-	size_t per = LI_ITEM_ID_MAX + 128, size = 16 + s->count * per, pos;
+	size_t per = ITEM_STATE_JSON_MAX + 1, size = 16 + s->count * per, pos;
 	char *out = malloc(size);
 	int n;
 
@@ -94,11 +111,10 @@ item_state_snapshot_json(const struct item_state *s, size_t *len)
 		return NULL;
 	pos = (size_t)snprintf(out, size, "{\"items\":[");
 	for (size_t i = 0; i < s->count; i++) {
-		const struct item *it = &s->items[i];
-		n = snprintf(out + pos, size - pos, "%s{\"id\":\"%s\",\"quantity\":%lld,"
-		    "\"initial_quantity\":%lld,\"version\":%lld}", i ? "," : "",
-		    it->id, it->quantity, it->initial_quantity, it->version);
-		if (n < 0 || (size_t)n >= size - pos) {
+		if (i > 0)
+			out[pos++] = ',';
+		n = item_state_item_json(&s->items[i], out + pos, size - pos);
+		if (n < 0) {
 			free(out);
 			return NULL;
 		}

@@ -9,10 +9,16 @@
 
 #include "common/li.h"
 
+/* The longest item_state_item_json(): an id, five 19-digit numbers and the
+ * field names. */
+#define ITEM_STATE_JSON_MAX (LI_ITEM_ID_MAX + 5 * 20 + 96)
+
 struct item {
 	char id[LI_ITEM_ID_MAX + 1];
 	long long quantity;
+	long long held;              /* units in active holds */
 	long long initial_quantity;
+	long long max_per_buyer;     /* -1: no limit (null) */
 	long long version;
 };
 
@@ -36,9 +42,17 @@ void item_state_clear(struct item_state *s);
 int item_state_apply(struct item_state *s, const struct item *it);
 
 /*
- * Renders {"items":[{"id","quantity","initial_quantity","version"},…]} into
+ * Renders {"items":[{"id","quantity","held","initial_quantity",
+ * "max_per_buyer","version"},…]} into
  * a newly allocated string owned by the caller; NULL when memory runs out.
  */
 char *item_state_snapshot_json(const struct item_state *s, size_t *len);
+
+/*
+ * Writes one item as {"id","quantity","held","initial_quantity",
+ * "max_per_buyer","version"} into buf (size bytes): the snapshot's entries
+ * and the item events alike. Returns its length, or -1 when it does not fit.
+ */
+int item_state_item_json(const struct item *it, char *buf, size_t size);
 
 #endif

@@ -47,7 +47,8 @@
 
 static const char listen_sql[] = "SELECT lastitem.events_listen()";
 static const char snapshot_sql[] =
-    "SELECT id, quantity, initial_quantity, version FROM lastitem.items ORDER BY id";
+    "SELECT id, quantity, held, initial_quantity, max_per_buyer, version "
+    "FROM lastitem.items ORDER BY id";
 
 /*
  * Registers the database socket in epoll for want (0: removes it). A socket

@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -46,7 +47,56 @@ parse_item(struct json_object *o, struct notify_event *ev)
 	    get_int(o, "initial_quantity", 0, &ev->initial_quantity) != LI_OK ||
 	    get_int(o, "version", 1, &ev->version) != LI_OK)
 		return LI_ERROR;
+	/* held and max_per_buyer came with limited drops: a payload of an
+	 * older schema has neither, and means 0 held and no limit. */
+	ev->held = 0;
+	ev->max_per_buyer = -1;
+	if (json_object_object_get_ex(o, "held", NULL) &&
+	    get_int(o, "held", 0, &ev->held) != LI_OK)
+		return LI_ERROR;
+	if (json_object_object_get_ex(o, "max_per_buyer", &v) &&
+	    !json_object_is_type(v, json_type_null) &&
+	    get_int(o, "max_per_buyer", 1, &ev->max_per_buyer) != LI_OK)
+		return LI_ERROR;
 	return LI_OK;
+}
+
+/* {"hold":{"id","item_id","quantity","status"}}: every field checked, and
+ * rendered again here, so nothing but these four reaches a browser. */
+static int
+parse_hold(struct json_object *o, struct notify_event *ev)
+{
+	static const char *const statuses[] = {
+		"active", "confirmed", "released", "expired"
+	};
+	struct json_object *hold, *v;
+	const char *item, *status = NULL;
+	long long id, quantity;
+	size_t len;
+	int n;
+
+	if (!json_object_object_get_ex(o, "hold", &hold) ||
+	    !json_object_is_type(hold, json_type_object) ||
+	    get_int(hold, "id", 1, &id) != LI_OK ||
+	    get_int(hold, "quantity", 1, &quantity) != LI_OK ||
+	    !json_object_object_get_ex(hold, "item_id", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return LI_ERROR;
+	item = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (!text_item_id_valid(item, len) ||
+	    !json_object_object_get_ex(hold, "status", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return LI_ERROR;
+	for (size_t i = 0; i < LI_ARRAY_LEN(statuses); i++)
+		if (strcmp(json_object_get_string(v), statuses[i]) == 0 &&
+		    (size_t)json_object_get_string_len(v) == strlen(statuses[i]))
+			status = statuses[i];
+	if (status == NULL)
+		return LI_ERROR;
+	n = snprintf(ev->hold, sizeof(ev->hold), "{\"id\":%lld,\"item_id\":\"%s\","
+	    "\"quantity\":%lld,\"status\":\"%s\"}", id, item, quantity, status);
+	return n > 0 && (size_t)n < sizeof(ev->hold) ? LI_OK : LI_ERROR;
 }
 
 static int
@@ -98,6 +148,9 @@ notify_parse(const char *payload, size_t len, struct notify_event *ev)
 	} else if (strcmp(k, "order") == 0) {
 		ev->kind = NOTIFY_ORDER;
 		rc = parse_order(o, ev);
+	} else if (strcmp(k, "hold") == 0) {
+		ev->kind = NOTIFY_HOLD;
+		rc = parse_hold(o, ev);
 	} else if (strcmp(k, "reset") == 0) {
 		ev->kind = NOTIFY_RESET;
 		rc = LI_OK;

@@ -3,13 +3,15 @@
  * POST /api/reset, parsed as the pool parses them: UTF-8 first, then json-c
  * in strict mode, then every field against doc/api.md.
  *
- * Input: one byte choosing the body (even: purchase, odd: reset), then the
- * body, handed over with its exact length and no NUL after it.
+ * Input: one byte choosing the body (even: purchase, odd: reset; from 0xf0
+ * on, the bodies of limited drops, drops_body()), then the body, handed
+ * over with its exact length and no NUL after it.
  */
 #include <config.h>
 
 #include "fuzz.h"
 #include "api/request.h"
+#include "api/request_drops.h"
 #include "common/text_check.h"
 #include "api/strategy.h"
 
@@ -42,6 +44,83 @@ check_failure(enum problem_code rc, const char *detail, size_t size)
 	FUZZ_CHECK(detail[0] != '\0');
 }
 
+/* A valid item text: UTF-8 of at most max characters, no control one. */
+static void
+check_text(const char *s, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), chars = 0;
+
+	FUZZ_CHECK(fuzz_utf8_ok(u, len));
+	for (size_t i = 0; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			chars++;
+		FUZZ_CHECK(u[i] >= 0x20 && u[i] != 0x7f);
+	}
+	FUZZ_CHECK(chars <= max);
+}
+
+/*
+ * The bodies of limited drops (first byte 0xf0 and up): 0 a hold, 1 a new
+ * item, 2 a change of an item, 3 a confirm's buyer. Returns the parser's
+ * answer, with what it accepted checked.
+ */
+static enum problem_code
+drops_body(int which, const char *body, size_t len, char *detail,
+    size_t size)
+{
+	struct hold_body h;
+	struct item_body it;
+	struct purchase_body b;
+	enum problem_code rc;
+
+	switch (which) {
+	case 0:
+		rc = request_hold_body(body, len, &h, detail, size);
+		if (rc == PROBLEM_NONE) {
+			FUZZ_CHECK(h.ttl_seconds >= LI_TTL_MIN &&
+			    h.ttl_seconds <= LI_TTL_MAX);
+			FUZZ_CHECK(h.p.quantity >= 1 &&
+			    h.p.quantity <= LI_QUANTITY_MAX);
+			check_buyer(h.p.buyer);
+		}
+		break;
+	case 1:
+	case 2:
+		rc = which == 1 ?
+		    request_item_create_body(body, len, &it, detail, size) :
+		    request_item_patch_body(body, len, &it, detail, size);
+		if (rc == PROBLEM_NONE) {
+			if (which == 1) {
+				FUZZ_CHECK(fuzz_item_id_ok(it.id, strlen(it.id)));
+				FUZZ_CHECK(it.has_name && it.name[0] != '\0');
+			}
+			check_text(it.name, LI_NAME_MAX_CHARS);
+			check_text(it.description, LI_DESCRIPTION_MAX_CHARS);
+			check_text(it.image_url, LI_IMAGE_URL_MAX);
+			FUZZ_CHECK(strncmp(it.image_url, "//", 2) != 0);
+			FUZZ_CHECK(strchr(it.image_url, ':') == NULL ||
+			    strncmp(it.image_url, "http", 4) == 0 ||
+			    it.image_url[0] == '/');
+			FUZZ_CHECK(it.quantity >= 0 &&
+			    it.quantity <= LI_ITEM_QUANTITY_MAX);
+			FUZZ_CHECK(it.max_per_buyer >= 0 &&
+			    it.max_per_buyer <= LI_PER_BUYER_MAX);
+			FUZZ_CHECK(!it.has_restock || (it.restock >= 1 &&
+			    it.restock <= LI_RESTOCK_MAX));
+		}
+		break;
+	default:
+		rc = request_buyer_body(body, len, &b, detail, size);
+		if (rc == PROBLEM_NONE)
+			check_buyer(b.buyer);
+		break;
+	}
+	if (rc != PROBLEM_NONE)
+		check_failure(rc, detail, size);
+	return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,7 +141,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    fuzz_utf8_ok((const unsigned char *)body, len));
 
 	memset(detail, 'x', sizeof(detail));
-	if (data[0] % 2 == 0) {
+	if (data[0] >= 0xf0) {
+		rc = drops_body(data[0] % 4, body, len, detail, sizeof(detail));
+	} else if (data[0] % 2 == 0) {
 		struct purchase_body b;
 
 		rc = request_purchase_body(body, len, &b, detail, sizeof(detail));

@@ -24,6 +24,9 @@ check_route(const char *method, const char *path)
 	enum problem_code rc = route_match(method, path, &r);
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	int post = strcmp(method, "POST") == 0;
+	int patch = strcmp(method, "PATCH") == 0;
+	int delete = strcmp(method, "DELETE") == 0;
+	int allowed;
 	char want[PATH_BUF + 64];
 
 	if (rc == PROBLEM_NOT_FOUND)
@@ -31,20 +34,38 @@ check_route(const char *method, const char *path)
 	FUZZ_CHECK(rc == PROBLEM_NONE || rc == PROBLEM_METHOD_NOT_ALLOWED);
 	FUZZ_CHECK(strncmp(path, "/api/", 5) == 0);
 	FUZZ_CHECK(r.allow != NULL);
-	FUZZ_CHECK(strcmp(r.allow, "GET, HEAD") == 0 || strcmp(r.allow, "POST") == 0);
-	if (rc == PROBLEM_NONE)
-		FUZZ_CHECK(r.allow[0] == 'G' ? get : post);
+	if (strcmp(r.allow, "GET, HEAD") == 0)
+		allowed = get;
+	else if (strcmp(r.allow, "POST") == 0)
+		allowed = post;
+	else if (strcmp(r.allow, "GET, HEAD, POST") == 0)
+		allowed = get || post;
+	else if (strcmp(r.allow, "GET, HEAD, PATCH") == 0)
+		allowed = get || patch;
+	else if (strcmp(r.allow, "GET, HEAD, DELETE") == 0)
+		allowed = get || delete;
 	else
-		FUZZ_CHECK(r.allow[0] == 'G' ? !get : !post);
+		allowed = -1;
+	FUZZ_CHECK(allowed >= 0);
+	FUZZ_CHECK(allowed == (rc == PROBLEM_NONE));
 
 	switch (r.id) {
 	case ROUTE_ITEM:
 	case ROUTE_PURCHASE:
+	case ROUTE_HOLDS:
 		FUZZ_CHECK(fuzz_item_id_ok(r.item_id, strlen(r.item_id)));
 		snprintf(want, sizeof(want), "/api/items/%s%s", r.item_id,
-		    r.id == ROUTE_PURCHASE ? "/purchase" : "");
+		    r.id == ROUTE_PURCHASE ? "/purchase" :
+		    r.id == ROUTE_HOLDS ? "/holds" : "");
 		FUZZ_CHECK(strcmp(want, path) == 0);
 		FUZZ_CHECK(r.allow[0] == (r.id == ROUTE_ITEM ? 'G' : 'P'));
+		break;
+	case ROUTE_HOLD:
+	case ROUTE_CONFIRM:
+		FUZZ_CHECK(r.hold_id >= 1);
+		snprintf(want, sizeof(want), "/api/holds/%lld%s", r.hold_id,
+		    r.id == ROUTE_CONFIRM ? "/confirm" : "");
+		FUZZ_CHECK(strcmp(want, path) == 0);
 		break;
 	case ROUTE_ORDER:
 		FUZZ_CHECK(r.order_id >= 1);

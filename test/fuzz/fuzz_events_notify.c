@@ -28,6 +28,20 @@ check_event(const struct notify_event *ev)
 		FUZZ_CHECK(fuzz_item_id_ok(ev->id, strlen(ev->id)));
 		FUZZ_CHECK(ev->quantity >= 0 && ev->initial_quantity >= 0);
 		FUZZ_CHECK(ev->version >= 1);
+		FUZZ_CHECK(ev->held >= 0);
+		FUZZ_CHECK(ev->max_per_buyer == -1 || ev->max_per_buyer >= 1);
+		break;
+	case NOTIFY_HOLD:
+		/* Rendered by the parser from checked fields: one object
+		 * with exactly those four, nothing that could end a line. */
+		FUZZ_CHECK(memchr(ev->hold, '\0', sizeof(ev->hold)) != NULL);
+		FUZZ_CHECK(strpbrk(ev->hold, "\r\n") == NULL);
+		o = json_tokener_parse(ev->hold);
+		FUZZ_CHECK(o != NULL && json_object_is_type(o, json_type_object));
+		FUZZ_CHECK(json_object_object_length(o) == 4);
+		FUZZ_CHECK(json_object_object_get_ex(o, "id", &id) &&
+		    json_object_is_type(id, json_type_int));
+		json_object_put(o);
 		break;
 	case NOTIFY_ORDER:
 		/* The order is forwarded to browsers as it is: one JSON object
