@@ -142,9 +142,11 @@ export async function hold(intent, onRetry) {
 }
 
 // holdStatus(id): the hold's status now ('active', 'confirmed', 'released',
-// 'expired'), or null when the shop does not say.
+// 'expired'), 'gone' when there is no such hold (a reset deletes them), or
+// null when the shop does not say.
 export async function holdStatus(id) {
   const res = await again(() => once('GET', holdPath(id)));
+  if (res.status === 404) return 'gone';
   return res.status === 200 && res.json ? (res.json.hold || res.json).status || null : null;
 }
 

@@ -78,6 +78,7 @@ shop.onChange = (id) => {
 };
 shop.onOrder = (order) => feed.add(order);
 shop.onHold = (hold) => cards.holdEvent(hold);
+shop.onReset = () => cards.resetHolds();
 
 // An item the page does not know (just added), or one whose stock grew (a
 // restock: its initial_quantity too): fetched again, once per burst.

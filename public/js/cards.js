@@ -304,9 +304,15 @@ export class Cards {
       expired: `Your hold on ${it.name} expired: the units went back on sale.`,
       confirmed: `Your hold on ${it.name} was confirmed (in another tab).`,
       released: `Your hold on ${it.name} was released.`,
+      gone: `Your hold on ${it.name} is gone: the shop was reset.`,
     }[status] || `Your hold on ${it.name} ended (${status}).`;
     this.finish(id, status === 'confirmed', text, 'hold-' + status);
     this.opts.status(text);
+  }
+
+  // A reset deleted every hold.
+  resetHolds() {
+    for (const [id, card] of this.cards) if (card.hold && !card.busy) this.ended(id, 'gone');
   }
 
   startTicker() {
