@@ -6,7 +6,12 @@
 # a purchase in one shows in the other within a second, a stampede from
 # curl and one from the page itself, Reset, a double click that buys once,
 # the event daemon restarted under the pages, the naive strategy's
-# OVERSOLD. Every database check goes through the invariant helper.
+# OVERSOLD; then holds: hold, countdown, Confirm; a hold seen as taken in the
+# other page and released; a 10 s hold running out and its unit coming back
+# live; the admin panel (token asked for, an item added and restocked, the
+# limit per buyer); a hold-then-confirm stampede from the page; axe-core
+# (npm) over the page with a hold active and the admin panel open, desktop
+# and phone-sized. Every database check goes through the invariant helper.
 #
 # The node script prints "ok - …" lines, numbered here, and asks this
 # script, with lines "@ [command, args…]", for what needs the stack's

@@ -1,6 +1,7 @@
 // app.js — the page: loads the catalog, opens the live stream, and wires
-// the cards, the race panel and the feed to one Shop.
+// the cards, the race panel, the feed and the admin panel to one Shop.
 
+import { Admin } from './admin.js';
 import { allOrders, getJSON } from './api.js';
 import { Cards } from './cards.js';
 import { Feed } from './feed.js';
@@ -54,23 +55,53 @@ function announce(text) {
 const shop = new Shop();
 let config = { strategies: ['pessimistic'], default_strategy: 'pessimistic', max_quantity: 100 };
 const race = new Race(shop, { buyer: () => buyer, status: announce });
+const holdSeconds = $('hold-seconds');
 const cards = new Cards($('items'), shop, {
   buyer: () => buyer,
   strategy: () => race.strategy(),
   maxQuantity: () => config.max_quantity || 100,
+  holdSeconds: () => Number(holdSeconds.value) || 120,
+  status: announce,
 });
 const feed = new Feed($('feed'), $('feed-empty'), shop);
+const admin = new Admin(shop, { config: () => config, status: announce });
 
 shop.onChange = (id) => {
   if (id === null) {
     cards.sync();
     race.syncItems();
+    admin.syncItems();
     feed.redraw();
   } else {
     cards.draw(id);
   }
 };
 shop.onOrder = (order) => feed.add(order);
+shop.onHold = (hold) => cards.holdEvent(hold);
+shop.onReset = () => cards.resetHolds();
+
+// An item the page does not know (just added), or one whose stock grew (a
+// restock: its initial_quantity too): fetched again, once per burst.
+const stale = new Set();
+let staleTimer = 0;
+shop.onStale = (id) => {
+  stale.add(id);
+  if (staleTimer) return;
+  staleTimer = setTimeout(async () => {
+    staleTimer = 0;
+    const ids = Array.from(stale);
+    stale.clear();
+    try {
+      if (ids.some((one) => !shop.items.has(one))) {
+        await loadCatalog();
+      } else {
+        shop.setCatalog(await Promise.all(ids.map((one) => getJSON('/api/items/' + encodeURIComponent(one)))));
+      }
+    } catch (e) {
+      // the next snapshot or event brings it
+    }
+  }, 100);
+};
 
 async function loadConfig() {
   try {
@@ -143,6 +174,7 @@ async function boot() {
     },
     item: (data) => shop.applyItem(data),
     order: (data) => shop.addOrder(data),
+    hold: (data) => shop.applyHold(data),
     // Stock numbers follow as item events; initial stocks may have changed.
     reset: () => {
       shop.reset();

@@ -1,11 +1,21 @@
 // race.js — the race panel: which strategy, the page's own stampede, and
 // Reset (with the admin token when the pool asks for one).
 
-import { ApiError, newKey, purchase, reset } from './api.js';
+import { ApiError, endHold, hold, newKey, purchase, reset } from './api.js';
+import { askToken, forgetToken, getToken, saveToken } from './token.js';
 
-const TOKEN_KEY = 'lastitem.adminToken';
 const STRATEGY_KEY = 'lastitem.strategy';
+const HOLD_SECONDS = 120;
 const $ = (id) => document.getElementById(id);
+
+// One simulated buyer who holds a unit and then confirms it: answers like
+// purchase() (201 with the order, or the problem of whichever step failed).
+async function holdThenConfirm(intent) {
+  const held = await hold({ ...intent, ttl: HOLD_SECONDS });
+  if (held.status !== 201) return held;
+  const res = await endHold(held.hold.id, intent.buyer, 'confirm');
+  return { ...res, item: res.item || held.item };
+}
 
 export class Race {
   // shop: the Shop; opts.buyer() the tab's buyer name; opts.status(text)
@@ -17,6 +27,7 @@ export class Race {
     this.select = $('strategy');
     this.itemSelect = $('stampede-item');
     this.count = $('stampede-count');
+    this.mode = $('stampede-mode');
     this.button = $('stampede');
     this.resetButton = $('reset');
     this.running = false;
@@ -84,6 +95,8 @@ export class Race {
     }
     const item = this.itemSelect.value;
     const strategy = this.strategy();
+    const holding = this.mode.value === 'hold';
+    const how = holding ? 'hold, then confirm' : strategy;
     const name = this.shop.items.get(item) ? this.shop.items.get(item).name : item;
     this.running = true;
     this.button.disabled = true;
@@ -99,20 +112,21 @@ export class Race {
       $('count-contention').textContent = counts.contention;
       $('count-other').textContent = counts.other;
       summary.textContent = done < n
-        ? `${n} buyers on ${name} (${strategy}): ${done} answered…`
-        : `${n} buyers on ${name} (${strategy}): ${counts.won} got it.`;
+        ? `${n} buyers on ${name} (${how}): ${done} answered…`
+        : `${n} buyers on ${name} (${how}): ${counts.won} got it.`;
     };
     show(0);
-    this.opts.status(`Stampede: ${n} buyers on ${name}, strategy ${strategy}.`);
+    this.opts.status(`Stampede: ${n} buyers on ${name}, ${holding ? 'each holding, then confirming' : 'strategy ' + strategy}.`);
     const base = this.opts.buyer();
     let done = 0;
     const started = performance.now();
     await Promise.all(Array.from({ length: n }, async (_, i) => {
       const suffix = ` #${i + 1}`;
-      const res = await purchase({
+      const intent = {
         item, quantity: 1, strategy, key: newKey(),
         buyer: base.slice(0, 64 - suffix.length) + suffix,
-      });
+      };
+      const res = holding ? await holdThenConfirm(intent) : await purchase(intent);
       if (res.item) this.shop.applyItem(res.item);
       const code = res.problem && res.problem.code;
       if (res.status === 201) counts.won++;
@@ -127,7 +141,7 @@ export class Race {
     $('stampede-elapsed').textContent = `${(elapsed / 1000).toFixed(2)} s` +
       ` (${Math.round(n / (elapsed / 1000))} purchases/s)`;
     Object.assign(result.dataset, {
-      state: 'done', won: counts.won, soldOut: counts.soldOut,
+      state: 'done', mode: holding ? 'hold' : 'buy', won: counts.won, soldOut: counts.soldOut,
       contention: counts.contention, other: counts.other, elapsedMs: Math.round(elapsed),
     });
     this.opts.status(`Stampede done: ${counts.won} got it, ${counts.soldOut} sold out, ` +
@@ -137,36 +151,18 @@ export class Race {
     this.button.textContent = 'Stampede';
   }
 
-  // Asks for the admin token in a dialog; null when cancelled.
-  askToken(why) {
-    const dialog = $('token-dialog');
-    const input = $('token-input');
-    $('token-why').textContent = why;
-    input.value = '';
-    return new Promise((resolve) => {
-      dialog.addEventListener('close', () => {
-        const token = input.value.trim();
-        input.value = '';   // kept in sessionStorage once it works, nowhere else
-        resolve(dialog.returnValue === 'ok' && token ? token : null);
-      }, { once: true });
-      dialog.returnValue = '';
-      dialog.showModal();
-      input.focus();
-    });
-  }
-
   async reset() {
     this.resetButton.disabled = true;
     try {
-      let token = sessionStorage.getItem(TOKEN_KEY) || '';
+      let token = getToken();
       if (!token && this.config && this.config.reset_requires_token) {
-        token = await this.askToken('This shop protects Reset with an admin token.');
+        token = await askToken('This shop protects Reset with an admin token.', 'Reset');
         if (token === null) return;
       }
       for (;;) {
         try {
           const answer = await reset(token);
-          if (token) sessionStorage.setItem(TOKEN_KEY, token);
+          saveToken(token);
           this.shop.setCatalog(answer.items);
           this.opts.status('The shop is reset: every item back to its stock, no orders.');
           return;
@@ -175,10 +171,10 @@ export class Race {
             this.opts.status('Reset failed: ' + e.message);
             return;
           }
-          sessionStorage.removeItem(TOKEN_KEY);
-          token = await this.askToken(token
+          forgetToken();
+          token = await askToken(token
             ? 'That token was refused. Try again.'
-            : 'This shop protects Reset with an admin token.');
+            : 'This shop protects Reset with an admin token.', 'Reset');
           if (token === null) {
             this.opts.status('Reset cancelled.');
             return;

@@ -6,20 +6,25 @@
 // highest version wins, so an answer that arrives late never puts a stale
 // quantity back on screen.
 //
-// Sold: counted from the orders themselves, not from initial - quantity,
+// Held: units in someone's active hold; neither for sale nor sold. Every
+// item event carries it with the quantity. initial = quantity + held + sold.
+//
+// Sold: counted from the orders themselves, not from initial - quantity - held,
 // because the naive strategy loses updates: ten buyers may all write
 // "0 left" and all get an order. Orders are keyed by id, so one seen twice
 // (from the stream and from a reload of the list) counts once.
 
 export class Shop {
   constructor() {
-    this.items = new Map();     // id -> { id, name, description, image_url, quantity, initial, version }
+    this.items = new Map();     // id -> { id, name, description, image_url, quantity, held, limit, initial, version }
     this.orders = new Map();    // order id -> order
     this.loading = null;        // orders heard while the list is being fetched
     this.generation = 0;        // bumps on every reset: older fetches are void
     this.onChange = () => {};   // (itemId) => void; null itemId: everything
     this.onOrder = () => {};    // (order) => void, for a new order only
     this.onReset = () => {};
+    this.onHold = () => {};     // (hold event) => void
+    this.onStale = () => {};    // (itemId) => void: fetch this item again
   }
 
   // setCatalog(items): from GET /api/items or a reset's answer.
@@ -29,30 +34,52 @@ export class Shop {
       if (!known) {
         this.items.set(it.id, {
           id: it.id, name: it.name, description: it.description, image_url: it.image_url,
-          quantity: it.quantity, initial: it.initial_quantity, version: it.version,
+          quantity: it.quantity, held: it.held || 0, limit: it.max_per_buyer ?? null,
+          initial: it.initial_quantity, version: it.version,
         });
       } else {
         if (it.name !== undefined) Object.assign(known, {
           name: it.name, description: it.description, image_url: it.image_url,
         });
+        if (it.max_per_buyer !== undefined) known.limit = it.max_per_buyer;
         this.applyItem(it);
       }
     }
     this.onChange(null);
   }
 
-  // applyItem({id, quantity, version[, initial_quantity]}): true when it
-  // changed what the page shows.
+  // applyItem({id, quantity, version[, held, initial_quantity,
+  // max_per_buyer]}): true when it changed what the page shows. An item
+  // the page has never heard of (just added) is the catalog's to bring.
   applyItem(it) {
     const known = this.items.get(it.id);
-    if (!known || typeof it.version !== 'number' || it.version < known.version) return false;
+    if (!known) {
+      if (typeof it.id === 'string') this.onStale(it.id);
+      return false;
+    }
+    if (typeof it.version !== 'number' || it.version < known.version) return false;
+    const held = typeof it.held === 'number' ? it.held : known.held;
+    const limit = it.max_per_buyer !== undefined ? it.max_per_buyer : known.limit;
     const changed = it.version > known.version || it.quantity !== known.quantity ||
+      held !== known.held || limit !== known.limit ||
       (it.initial_quantity !== undefined && it.initial_quantity !== known.initial);
+    // Stock that grew (a restock) grew initial_quantity too, which an item
+    // event does not carry: ask for the item rather than guess.
+    if (it.initial_quantity === undefined && it.quantity + held > known.quantity + known.held) {
+      this.onStale(it.id);
+    }
     known.version = it.version;
     known.quantity = it.quantity;
+    known.held = held;
+    known.limit = limit;
     if (it.initial_quantity !== undefined) known.initial = it.initial_quantity;
     if (changed) this.onChange(it.id);
     return changed;
+  }
+
+  // A hold began or ended somewhere (a hold event).
+  applyHold(hold) {
+    if (hold && typeof hold.id !== 'undefined') this.onHold(hold);
   }
 
   // A snapshot from the stream: each item as the database has it now.
@@ -104,13 +131,13 @@ export class Shop {
   }
 
   // sold(itemId): units ordered. Under a safe strategy this equals
-  // initial - quantity; never less than that (an order event may trail its
-  // item event by a moment).
+  // initial - quantity - held; never less than that (an order event may
+  // trail its item event by a moment).
   sold(itemId) {
     const it = this.items.get(itemId);
     let sum = 0;
     for (const o of this.orders.values()) if (o.item_id === itemId) sum += o.quantity;
-    return it ? Math.max(sum, it.initial - it.quantity) : sum;
+    return it ? Math.max(sum, it.initial - it.quantity - it.held) : sum;
   }
 
   // The newest orders first, at most n.

@@ -10,7 +10,7 @@
 const FIRST_PAUSE_MS = 1000;
 const MAX_PAUSE_MS = 15000;
 
-// connect(handlers): handlers.snapshot/item/order/reset get the parsed data;
+// connect(handlers): handlers.snapshot/item/order/hold/reset get the parsed data;
 // handlers.state gets 'live', 'reconnecting' or 'offline'.
 export function connect(handlers) {
   let source = null;
@@ -55,6 +55,7 @@ export function connect(handlers) {
     listen('snapshot', handlers.snapshot);
     listen('item', handlers.item);
     listen('order', handlers.order);
+    listen('hold', handlers.hold);
     listen('reset', handlers.reset);
   }
 
