@@ -33,8 +33,11 @@
  * purchases of --item at once from --buyers processes, each on a fresh
  * connection; every stream keeps the quantity of --item from the newest
  * item event it got, and step 5 waits until every stream shows 0. It
- * prints one SOAK line: the answers by status, and how many streams ended
- * on 0.
+ * prints one SOAK line: the answers by status, how many streams ended
+ * on 0 and on the newest version any stream saw, and how many saw every
+ * order exactly once: each order id once (the streams of --path), or
+ * `orders` summaries whose counts add up to the orders made (the streams
+ * of --summary-path, every other one when it is given).
  */
 #include <config.h>
 
@@ -90,6 +93,7 @@ struct fan_config {
 	const char *label;
 	struct sockaddr_in server;
 	const char *path;            /* the stream */
+	const char *summary_path;    /* odd streams' path, when not NULL */
 	const char *trigger_path;    /* the purchase, or the publisher */
 	int nclients, nprocs, nevents, interval_ms;
 	int src_base, src_count;     /* 127.0.0.src_base … */
@@ -118,6 +122,7 @@ struct fan_shared {
 	struct fan_arrival *order;
 	int64_t *wver;               /* newest version of the watched item */
 	int *wqty;                   /* and its quantity then, per stream */
+	int *nsum;                   /* orders counted by `orders` summaries */
 	int *soak;                   /* the soak's counters: SOAK_* */
 };
 
@@ -191,12 +196,13 @@ shared_init(struct fan_shared *sh, int nclients, int cap)
 	sh->order = shared_alloc(n * (size_t)cap * sizeof(struct fan_arrival));
 	sh->wver = shared_alloc(n * sizeof(int64_t));
 	sh->wqty = shared_alloc(n * sizeof(int));
+	sh->nsum = shared_alloc(n * sizeof(int));
 	sh->soak = shared_alloc(SOAK_N * sizeof(int));
 	if (sh->wqty != NULL)
 		for (size_t i = 0; i < n; i++)
 			sh->wqty[i] = -1;
 	return sh->state && sh->nitem && sh->norder && sh->status && sh->item &&
-	    sh->order && sh->wver && sh->wqty && sh->soak ? 0 : -1;
+	    sh->order && sh->wver && sh->wqty && sh->nsum && sh->soak ? 0 : -1;
 }
 
 static void
@@ -382,6 +388,11 @@ sse_dispatch(struct fan_shared *sh, struct fan_conn *c, int64_t t, int *pending)
 	else if (strcmp(c->name, "order") == 0)
 		record(sh, sh->order, sh->norder, c->idx,
 		    json_number_after(c->data, "\"id\":"), t);
+	else if (strcmp(c->name, "orders") == 0) {
+		int64_t n = json_number_after(c->data, "\"count\":");
+		if (n > 0)
+			__atomic_fetch_add(&sh->nsum[c->idx], (int)n, __ATOMIC_ACQ_REL);
+	}
 	c->name[0] = '\0';
 	c->dlen = 0;
 }
@@ -565,6 +576,7 @@ conn_request(const struct fan_config *cfg, struct fan_conn *c, int epfd)
 		return -1;
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n",
+	    cfg->summary_path != NULL && c->idx % 2 == 1 ? cfg->summary_path :
 	    cfg->path);
 	if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		return -1;
@@ -758,6 +770,54 @@ count_not_zero(const struct fan_shared *sh)
 	return n;
 }
 
+/* What the streams saw of the soak's sale, once it settled. */
+static struct {
+	int64_t max_version;         /* the newest version any stream saw */
+	int at_max_version;          /* streams that saw it */
+	int orders_streams, orders_exact;    /* each order id exactly once */
+	int summary_streams, summary_exact;  /* summary counts add up */
+} soak_result;
+
+static int cmp_i64(const void *a, const void *b);
+
+static void
+soak_orders(const struct fan_config *cfg, const struct fan_shared *sh,
+    int created)
+{
+	int64_t *keys = calloc((size_t)sh->cap + 1, sizeof(*keys));
+
+	for (int i = 0; i < sh->nclients; i++)
+		if (get_state(sh, i) == ST_READY && sh->wver[i] > soak_result.max_version)
+			soak_result.max_version = sh->wver[i];
+	for (int i = 0; i < sh->nclients; i++) {
+		int n, distinct = 0, dup = 0;
+
+		if (get_state(sh, i) != ST_READY)
+			continue;
+		soak_result.at_max_version += sh->wver[i] == soak_result.max_version;
+		if (cfg->summary_path != NULL && i % 2 == 1) {
+			soak_result.summary_streams++;
+			soak_result.summary_exact += sh->nsum[i] == created;
+			continue;
+		}
+		soak_result.orders_streams++;
+		if (keys == NULL)
+			continue;
+		n = __atomic_load_n(&sh->norder[i], __ATOMIC_ACQUIRE);
+		for (int k = 0; k < n; k++)
+			keys[k] = sh->order[(size_t)i * (size_t)sh->cap + (size_t)k].key;
+		qsort(keys, (size_t)n, sizeof(*keys), cmp_i64);
+		for (int k = 0; k < n; k++) {
+			if (k > 0 && keys[k] == keys[k - 1])
+				dup++;
+			else
+				distinct++;
+		}
+		soak_result.orders_exact += distinct == created && dup == 0;
+	}
+	free(keys);
+}
+
 /* ------------------------------------------------------------- results */
 
 static int
@@ -802,6 +862,7 @@ find_arrival(const struct fan_shared *sh, const struct fan_arrival *table,
 static const char usage[] =
 "usage: sse_fanout --connect HOST:PORT --mode lastitem|nchan [options]\n"
 "  --path PATH          the stream (/api/events; nchan: /sub)\n"
+"  --summary-path PATH  every other stream's, when given (the soak)\n"
 "  --trigger PATH       what to POST (/api/items/launch-hoodie/purchase; nchan: /pub)\n"
 "  -n N                 streams (1000)\n"
 "  --procs P            worker processes (2)\n"
@@ -843,6 +904,7 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "path", required_argument, NULL, 'p' },
+		{ "summary-path", required_argument, NULL, 'Y' },
 		{ "trigger", required_argument, NULL, 't' },
 		{ "procs", required_argument, NULL, 'P' },
 		{ "src-base", required_argument, NULL, 'b' },
@@ -880,6 +942,7 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 		case 'c': connect_to = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'p': cfg->path = optarg; break;
+		case 'Y': cfg->summary_path = optarg; break;
 		case 't': cfg->trigger_path = optarg; break;
 		case 'n': cfg->nclients = atoi(optarg); break;
 		case 'P': cfg->nprocs = atoi(optarg); break;
@@ -994,7 +1057,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (shared_init(&sh, cfg.nclients, cfg.nevents * 2 + 8) != 0 ||
+	if (shared_init(&sh, cfg.nclients, cfg.stampede > 0 ? cfg.stampede + 8 :
+	    cfg.nevents * 2 + 8) != 0 ||
 	    (tr = calloc((size_t)cfg.nevents, sizeof(*tr))) == NULL) {
 		fputs("sse_fanout: out of memory\n", stderr);
 		return 2;
@@ -1063,15 +1127,21 @@ main(int argc, char **argv)
 		for (int m = 0; m < cfg.nmem; m++)
 			mem_read(&cfg.mem[m], &cfg.mem[m].rss, &cfg.mem[m].pss);
 		ready = count_state(&sh, ST_READY);
+		soak_orders(&cfg, &sh, sh.soak[SOAK_201]);
 		printf("SOAK label=%s clients=%d ready=%d failed=%d dropped=%d "
 		    "purchases=%d created=%d sold_out=%d other=%d unanswered=%d "
-		    "at_zero=%d not_zero=%d stampede_s=%.1f settle_s=%.1f",
+		    "at_zero=%d not_zero=%d stampede_s=%.1f settle_s=%.1f "
+		    "max_version=%lld at_max_version=%d orders_streams=%d "
+		    "orders_exact=%d summary_streams=%d summary_exact=%d",
 		    cfg.label, cfg.nclients, ready,
 		    count_state(&sh, ST_FAILED) + count_state(&sh, ST_NEW),
 		    count_state(&sh, ST_DROPPED), cfg.stampede,
 		    sh.soak[SOAK_201], sh.soak[SOAK_409], sh.soak[SOAK_OTHER],
 		    sh.soak[SOAK_NONE], ready - not_zero, not_zero, deliver_s,
-		    connect_s);
+		    connect_s, (long long)soak_result.max_version,
+		    soak_result.at_max_version, soak_result.orders_streams,
+		    soak_result.orders_exact, soak_result.summary_streams,
+		    soak_result.summary_exact);
 		for (int m = 0; m < cfg.nmem; m++)
 			printf(" %s_rss_base_kb=%ld %s_rss_kb=%ld", cfg.mem[m].name,
 			    cfg.mem[m].rss_base, cfg.mem[m].name, cfg.mem[m].rss);
