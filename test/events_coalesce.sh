@@ -6,7 +6,7 @@
 #   * every stream ends on the database's final quantity and version;
 #   * every stream that follows every order saw each of the 1,000 orders
 #     exactly once; the `orders` summaries of every summary stream count
-#     1,000 in all;
+#     1,000 in all, and their units per item the 1,000 units sold;
 #   * a stream that leaves in the middle of the burst and comes back with
 #     its Last-Event-ID gets exactly the frames that a stream that stayed
 #     was sent after that id: the same events, under the same ids, in the
@@ -116,6 +116,11 @@ is "$(events_after back_sum "" | md5sum)" "$(events_after stay_sum "$L_SUM" | md
     "a summary stream back with $L_SUM: exactly the frames the staying one got after it"
 is "$(sse_count back_sum snapshot)" 0 "and no snapshot"
 is "$(sse_count back_sum order)" 0 "a summary stream gets no order event"
+is "$(sse_data stay_sum orders | jq -s --arg id "$ITEM" 'map(.units[$id] // 0) | add')" "$STOCK" \
+    "the summaries' units of $ITEM add up to the $STOCK sold"
+is "$(sse_data stay_sum orders | jq -s 'map(select((.orders | length) > 5 or (.orders | length) > .count)) | length')" 0 \
+    "each names at most 5 orders, and no more than it counts"
+diag "a summary: $(sse_data stay_sum orders | head -1 | cut -c1-200)"
 is "$(( $(orders_seen away) + $(orders_seen back) ))" "$STOCK" \
     "before leaving and after coming back, one stream saw each order once"
 is "$(events_after stay "" | awk -F'\t' '$1 == "order" { print $3 }' | jq -r .id | sort -n | uniq -d)" "" \

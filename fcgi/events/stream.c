@@ -163,9 +163,70 @@ stream_flush_wait_ms(const struct events *ev)
 	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
 }
 
+/* Units ordered per item in one summary. */
+struct units {
+	char id[LI_ITEM_ID_MAX + 1];
+	long long units;
+};
+
+/*
+ * An order's item and quantity, from its JSON as sql/render.sql writes it
+ * ({"id":…,"item_id":"…","quantity":n,…}: both before any free text, and a
+ * quote inside a string is escaped, so the first match is the field).
+ * Returns 1 when both were found.
+ */
+static int
+order_item_units(const char *data, size_t len, char *id, size_t size,
+    long long *units)
+{
+	static const char ikey[] = "\"item_id\":\"", qkey[] = ",\"quantity\":";
+	const char *end = data + len, *p, *q;
+	char *num_end;
+
+	if ((p = memmem(data, len, ikey, sizeof(ikey) - 1)) == NULL)
+		return 0;
+	p += sizeof(ikey) - 1;
+	if ((q = memchr(p, '"', (size_t)(end - p))) == NULL || q == p ||
+	    (size_t)(q - p) >= size)
+		return 0;
+	memcpy(id, p, (size_t)(q - p));
+	id[q - p] = '\0';
+	if ((p = memmem(q, (size_t)(end - q), qkey, sizeof(qkey) - 1)) == NULL)
+		return 0;
+	p += sizeof(qkey) - 1;
+	if (p >= end || *p < '0' || *p > '9')
+		return 0;
+	*units = strtoll(p, &num_end, 10);
+	return num_end < end;
+}
+
+/* Adds an order's units to its item's in u[*n] (room for cap). */
+static void
+units_add(struct units *u, size_t *n, size_t cap, const struct pending *o)
+{
+	char id[LI_ITEM_ID_MAX + 1];
+	long long units;
+	size_t k;
+
+	if (!order_item_units(o->data, o->data_len, id, sizeof(id), &units))
+		return;
+	for (k = 0; k < *n && strcmp(u[k].id, id) != 0; k++)
+		;
+	if (k == *n) {
+		if (k == cap)
+			return;
+		memcpy(u[k].id, id, sizeof(id));
+		u[k].units = 0;
+		(*n)++;
+	}
+	u[k].units += units;
+}
+
 /*
  * The summary of the orders from ev->pending[from] to [last]: one `orders`
- * frame under the id of the last, {"count":n,"orders":[the newest few]}.
+ * frame under the id of the last, {"count":n,"units":{item:units,…},
+ * "orders":[the newest few]}: the units ordered per item let a page count
+ * what was sold, oversold included, without every order.
  * Appended to the brief batch; its offset and length are returned for the
  * ring. Returns LI_OK or LI_ERROR.
  */
@@ -174,18 +235,31 @@ append_summary(struct events *ev, size_t from, size_t last, size_t *off,
     size_t *len)
 {
 	const struct pending *newest[STREAM_SUMMARY_ORDERS];
-	size_t count = 0, n = 0, jlen = 0, jcap = 0, size, flen;
-	char head[48], id[48], *json = NULL, *frame = NULL;
+	size_t count = 0, n = 0, nunits = 0, jlen = 0, jcap = 0, size, flen;
+	char head[LI_ITEM_ID_MAX + 48], id[48], *json = NULL, *frame = NULL;
+	struct units *u;
 	int rc = LI_ERROR;
 
+	/* At most one item per order. */
+	if ((u = malloc((last - from + 1) * sizeof(*u))) == NULL)
+		return LI_ERROR;
 	for (size_t k = last + 1; k-- > from;)
 		if (ev->pending[k].kind == PENDING_ORDER) {
 			if (n < STREAM_SUMMARY_ORDERS)
 				newest[n++] = &ev->pending[k];
 			count++;
+			units_add(u, &nunits, last - from + 1, &ev->pending[k]);
 		}
-	snprintf(head, sizeof(head), "{\"count\":%zu,\"orders\":[", count);
+	snprintf(head, sizeof(head), "{\"count\":%zu,\"units\":{", count);
 	if (buf_append(&json, &jlen, &jcap, head, strlen(head)) != LI_OK)
+		goto out;
+	for (size_t k = 0; k < nunits; k++) {
+		snprintf(head, sizeof(head), "%s\"%s\":%lld", k ? "," : "",
+		    u[k].id, u[k].units);
+		if (buf_append(&json, &jlen, &jcap, head, strlen(head)) != LI_OK)
+			goto out;
+	}
+	if (buf_append(&json, &jlen, &jcap, "},\"orders\":[", 12) != LI_OK)
 		goto out;
 	for (size_t k = n; k-- > 0;)     /* oldest of them first */
 		if ((k + 1 < n && buf_append(&json, &jlen, &jcap, ",", 1) != LI_OK) ||
@@ -203,6 +277,7 @@ append_summary(struct events *ev, size_t from, size_t last, size_t *off,
 	*len = flen;
 	rc = buf_append(&ev->brief, &ev->brief_len, &ev->brief_cap, frame, flen);
 out:
+	free(u);
 	free(json);
 	free(frame);
 	return rc;

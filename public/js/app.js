@@ -142,7 +142,8 @@ async function boot() {
       loadOrders();
     },
     item: (data) => shop.applyItem(data),
-    order: (data) => shop.addOrder(data),
+    // The newest orders by name, the rest counted (stream.js).
+    orders: (data) => feed.addUnlisted(shop.addSummary(data)),
     // Stock numbers follow as item events; initial stocks may have changed.
     reset: () => {
       shop.reset();
