@@ -37,8 +37,8 @@ struct events_config {
 	int request_seconds;         /* --request-timeout: to send a request */
 	int connect_timeout_seconds; /* --connect-timeout: per socket of an
 	                                attempt, unless the conninfo says */
-	int flush_ms;                /* --flush: the longest an event waits to
-	                                be sent with the others of its tick */
+	int flush_ms;                /* --flush: ticks leave at most this
+	                                often; the longest an event waits */
 };
 
 /* What an epoll event points at: the first member of each watched thing. */
@@ -157,6 +157,7 @@ struct events {
 	struct pending *pending;     /* this tick's events, oldest first */
 	size_t npending, pending_cap;
 	long long flush_due_ms;      /* when they must leave (npending > 0) */
+	long long last_flush_ms;     /* when the last tick left */
 	uint64_t sent_seq;           /* the last number sent or superseded */
 	char *batch;                 /* a tick's frames for streams following */
 	size_t batch_len, batch_cap; /* every order, built at its flush */

@@ -3,8 +3,9 @@
  *
  * Why ticks: each write to a stream costs a system call here, a read and a
  * write in nginx, and a read in the browser, and at 10,000 streams those,
- * not the database, set the pace of a sale. So events wait for the end of
- * their tick (--flush) and leave together, one write per stream; an item
+ * not the database, set the pace of a sale. So events leave in ticks, at
+ * most one per --flush ms, one write per stream (after a quiet spell the
+ * first event leaves at once, with what arrived beside it); an item
  * event that a newer one of the same item follows in the tick is never
  * sent (clients keep the highest version). Summary streams (?orders=summary)
  * get one `orders` frame per run of orders instead of each order.
@@ -117,8 +118,16 @@ stream_publish(struct events *ev, const char *name, const char *data, size_t len
 		ev->pending = b;
 		ev->pending_cap = cap;
 	}
-	if (ev->npending == 0)
-		ev->flush_due_ms = monotonic_ms() + ev->cfg->flush_ms;
+	if (ev->npending == 0) {
+		/* After a quiet spell the tick leaves at once (with whatever
+		 * else this turn of the loop reads): a lone sale waits for no
+		 * one. In a rush, ticks leave --flush apart. */
+		long long now = monotonic_ms();
+
+		ev->flush_due_ms = ev->last_flush_ms + ev->cfg->flush_ms;
+		if (ev->flush_due_ms < now)
+			ev->flush_due_ms = now;
+	}
 	p = &ev->pending[ev->npending];
 	memset(p, 0, sizeof(*p));
 	p->seq = ev->seq;
@@ -298,6 +307,7 @@ stream_flush(struct events *ev)
 
 	if (ev->npending == 0)
 		return;
+	ev->last_flush_ms = monotonic_ms();
 	ev->batch_len = ev->brief_len = 0;
 	for (k = 0; k < ev->npending; k++) {
 		struct pending *p = &ev->pending[k];
