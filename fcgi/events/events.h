@@ -39,6 +39,8 @@ struct events_config {
 	                                attempt, unless the conninfo says */
 	int flush_ms;                /* --flush: ticks leave at most this
 	                                often; the longest an event waits */
+	long fanout_budget;          /* --fanout-budget: stream writes a second
+	                                the ticks may cost (0: no bound) */
 };
 
 /* What an epoll event points at: the first member of each watched thing. */

@@ -53,6 +53,9 @@ static const char usage[] =
 "  --request-timeout S     time a client has to send its request (default 10)\n"
 "  --flush MS              events are sent together, in ticks at most this often;\n"
 "                          an event waits at most this long (default 50)\n"
+"  --fanout-budget N       ticks further apart when the streams are many, so that\n"
+"                          they cost at most N writes a second; up to 250 ms\n"
+"                          (default 50000; 0: --flush whatever the streams)\n"
 "  --connect-timeout S     time each address has to let the daemon in before the\n"
 "                          attempt is abandoned and retried (default 5; the\n"
 "                          conninfo's connect_timeout wins when it has one)\n"
@@ -72,6 +75,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 't' },
 		{ "connect-timeout", required_argument, NULL, 'T' },
 		{ "flush", required_argument, NULL, 'F' },
+		{ "fanout-budget", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -89,6 +93,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 	cfg->request_seconds = 10;
 	cfg->connect_timeout_seconds = 5;
 	cfg->flush_ms = 50;
+	cfg->fanout_budget = 50000;
 	while ((c = getopt_long(argc, argv, "l:d:h", options, NULL)) != -1) {
 		n = 0;
 		switch (c) {
@@ -103,6 +108,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		case 't': n = cfg->request_seconds = (int)option_number(optarg, 1, 3600); break;
 		case 'T': n = cfg->connect_timeout_seconds = (int)option_number(optarg, 1, 3600); break;
 		case 'F': n = cfg->flush_ms = (int)option_number(optarg, 0, 1000); break;
+		case 'B': n = cfg->fanout_budget = option_number(optarg, 0, 100000000); break;
 		default: n = -1; break;
 		}
 		if (n < 0) {
