@@ -84,9 +84,10 @@ item_id_of(const char *data, size_t len, char *id, size_t size)
 /*
  * How far apart ticks leave: --flush, or longer when the streams are many,
  * so that writing the ticks costs at most --fanout-budget writes a second
- * (each a system call here and two in nginx), up to STREAM_TICK_MAX_MS.
- * The sale's pace then does not fall with the audience: 2,000 streams
- * keep 50 ms ticks, 10,000 get 200 ms (make bench-soak).
+ * (each a system call here and two in nginx, whose workers also carry
+ * the purchases), up to STREAM_TICK_MAX_MS: 2,000 streams keep 50 ms
+ * ticks, 10,000 get 200 ms. It slows the fall of the sale's pace with the
+ * audience; on two cores it does not stop it (doc/benchmarks.md).
  */
 static long long
 stream_tick_ms(const struct events *ev)
