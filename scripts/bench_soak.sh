@@ -1,23 +1,44 @@
 #!/bin/bash
 # bench_soak.sh — the last part of `make bench` (alone: `make bench-soak`):
-# a sale under a crowd.
+# does the sale keep its pace while an audience watches?
 #
-# $SOAK_CLIENTS (10,000) pages hold /api/events open through nginx while
-# $SOAK_PURCHASES (10,000) purchases of one item with a stock of
-# $SOAK_STOCK (1,000) arrive at once from $SOAK_BUYERS processes; then the
-# pages leave. It checks:
+# The same sale, in one run: $SOAK_PURCHASES (10,000) purchases of one item
+# with a stock of $SOAK_STOCK (1,000), at once from $SOAK_BUYERS processes
+# through nginx and the pool,
+#   none      with no stream open;
+#   streams   with $SOAK_CLIENTS (10,000) streams of /api/events open through
+#             nginx, most ?orders=summary (as the page), the daemon as
+#             shipped (ticks of 50 ms, longer past 2,500 streams);
+#   noticks   the same with the daemon at --flush 0 (a write per stream per
+#             turn of its loop: the earlier behaviour);
+#   nchan     the other design (skipped without the nchan module):
+#             the same streams held by nginx's nchan module, the daemon's
+#             ticks published to it once each (test/bench/nchan_bridge, a
+#             prototype; test/bench/nchan_fanout.conf.in).
+# none and streams always run; SOAK_PHASES chooses among the others
+# ("noticks nchan"). One stream in $SOAK_FULL_EVERY (10) follows every
+# order, the others (the pages) a summary. Each phase has a fresh daemon and nginx, and the
+# item is restocked. It
+# reports the sale's rate (purchases answered per second) in each and the
+# ratio streams / none against the target (0.7: PASS or BELOW), and, with
+# perf, the system calls of the daemon and of nginx per 1,000 frames (a
+# frame is one event written to one stream) while the sale is delivered.
+# It checks, and says FAIL when it does not hold:
 #   * exactly $SOAK_STOCK purchases are 201, every other one 409 sold_out;
 #   * the database agrees: $SOAK_STOCK orders, quantity 0, and
 #     initial - remaining = sum of the orders' quantities;
-#   * every page's newest view of the item says quantity 0;
+#   * every stream ends on quantity 0 and on the database's version
+#     (checked per stream); every stream following every order saw each
+#     order exactly once, every summary stream's counts add up to them;
 #   * the event daemon's memory (VmRSS) once the pages have left is back to
 #     what it was before they came, within $SOAK_SLACK_KB (1 MiB: what the
-#     replay ring may keep of the sale, up to 4,096 events of ~250 bytes,
-#     which the daemon holds on purpose for Last-Event-ID).
-# test/sse_fanout --stampede is the crowd and the buyers. PASS and FAIL
-# lines say what held; the exit status is 1 when anything failed.
+#     replay ring may keep of the sale, which it holds on purpose).
+# test/sse_fanout --stampede is the crowd and the buyers. The exit status
+# is 1 when anything failed (not for BELOW).
 #
-# Needs: LI_SRCDIR, LI_BUILDDIR, PG_BINDIR, NGINX_BIN (from make), curl.
+# Needs: LI_SRCDIR, LI_BUILDDIR, PG_BINDIR, NGINX_BIN (from make), curl;
+# perf (linux-perf) for the system-call rows (else they say so);
+# libnginx-mod-nchan for the nchan phase.
 
 set -euo pipefail
 
@@ -32,35 +53,34 @@ set -euo pipefail
 : "${SOAK_BUYERS:=64}"
 : "${SOAK_PROCS:=2}"
 : "${SOAK_SLACK_KB:=1024}"
+: "${SOAK_PHASES=noticks nchan}"
+: "${SOAK_FULL_EVERY:=10}"
+: "${SOAK_EVENTS_ARGS:=}"
 : "${SOAK_KEEP:=}"
+TARGET_RATIO=0.7
 
 . "$LI_SRCDIR/scripts/bench_lib.sh"
 
 CLIENT=$LI_BUILDDIR/test/sse_fanout
+BRIDGE=$LI_BUILDDIR/test/nchan_bridge
+NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
+NCHAN_CONF=$LI_SRCDIR/test/bench/nchan_fanout.conf.in
 ITEM=launch-hoodie
+PERF=$(command -v perf || true)
 [ -x "$CLIENT" ] || { echo "bench_soak: no $CLIENT: run make first" >&2; exit 1; }
 
 CLIENT_PID=
+BRIDGE_PID=
+PERF_PIDS=()
 bench_stop_extras() {
+    local p
     bench_stop_pid "$CLIENT_PID"
+    for p in "${PERF_PIDS[@]}"; do bench_stop_pid "$p"; done
+    bench_stop_pid "$BRIDGE_PID"
 }
 bench_begin soak "$SOAK_KEEP"
 OUT=$BENCH_DIR/out
 mkdir -p "$OUT"
-
-echo "bench_soak: starting PostgreSQL, the pool, the event daemon and nginx in $BENCH_DIR" >&2
-pg_up
-pool_start
-events_start
-PORT=$(stack_free_port) || { echo "bench_soak: no free port" >&2; exit 1; }
-nginx_start "$PORT"
-
-# A clean sale: no orders, the item at $SOAK_STOCK (initial and left).
-code=$("$CURL" -s -o "$OUT/reset.json" -w '%{http_code}' -X POST \
-    -H 'Content-Type: application/json' "$STACK_URL/api/reset")
-[ "$code" = 200 ] || { echo "bench_soak: reset answered $code" >&2; exit 1; }
-stack_sql "UPDATE lastitem.items SET quantity = $SOAK_STOCK, initial_quantity = $SOAK_STOCK
-            WHERE id = '$ITEM'" >/dev/null
 
 metric() {
     "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" | awk -v n="$1" '$1 == n { print $2 }'
@@ -73,90 +93,297 @@ tree_pids() {
     kids=$(cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' \n' ',,' | sed 's/,$//')
     echo "$1${kids:+,$kids}"
 }
-
-# The daemon has its snapshot and no client: its baseline.
-for _ in $(seq 1 200); do
-    [ "$(metric lastitem_events_db_up)" = 1 ] && break
-    sleep 0.1
-done
-sleep 1
-DAEMON_BASE=$(rss_kb "$EVENTS_PID")
-NGINX_PIDS=$(tree_pids "$NGINX_PID")
-
-echo "bench_soak: $SOAK_CLIENTS streams, then $SOAK_PURCHASES purchases of $ITEM (stock $SOAK_STOCK) from $SOAK_BUYERS buyers" >&2
-START=$(date +%s)
-"$CLIENT" --mode lastitem --connect "127.0.0.1:$PORT" -n "$SOAK_CLIENTS" \
-    --procs "$SOAK_PROCS" --src-base 2 --src-count 4 --connect-timeout 180 \
-    --settle 300 --stampede "$SOAK_PURCHASES" --buyers "$SOAK_BUYERS" \
-    --item "$ITEM" --trigger "/api/items/$ITEM/purchase" --label soak \
-    --mem "daemon=$EVENTS_PID" --mem "nginx=$NGINX_PIDS" \
-    >"$OUT/soak.line" 2>"$OUT/client.log" &
-CLIENT_PID=$!
-CLIENT_RC=0
-wait "$CLIENT_PID" || CLIENT_RC=$?
-CLIENT_PID=
-LINE=$(grep '^SOAK ' "$OUT/soak.line" || true)
-[ -n "$LINE" ] || { cat "$OUT/client.log" >&2; echo "bench_soak: the client printed no result" >&2; exit 1; }
-field() { echo "$LINE" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'; }
-
-# The pages have left: the daemon streams to no one, and its only
-# connection is the metrics request asking; then it settles.
-gone() {
-    "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" >"$OUT/left.txt" || return 1
-    LEFT=$(awk '$1 == "lastitem_events_clients" { c = $2 } $1 == "lastitem_events_connections" { n = $2 }
-                END { print c + 0 " streams, " n - 1 " other connections" }' "$OUT/left.txt")
-    [ "$LEFT" = "0 streams, 0 other connections" ]
+kb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+# cpu_ticks PIDS: the CPU ticks (user + system) the processes used so far.
+cpu_ticks() {
+    local p t=0 v
+    for p in ${1//,/ }; do
+        # utime + stime, and of its children that have exited (the buyers).
+        v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
 }
-for _ in $(seq 1 600); do
-    gone && break
-    sleep 0.1
-done
-sleep 2
-DAEMON_AFTER=$(rss_kb "$EVENTS_PID")
-ELAPSED=$(( $(date +%s) - START ))
-"$CURL" -s "$STACK_METRICS_URL/api/events/metrics" >"$OUT/metrics.txt" || true
+# The parts whose CPU is counted over a sale: name=pids, set in phase().
+PARTS=()
+cpu_snapshot() {  # cpu_snapshot FILE: "name ticks" per part
+    local part
+    for part in "${PARTS[@]}"; do
+        echo "${part%%=*} $(cpu_ticks "${part#*=}")"
+    done >"$1"
+}
 
-# The database's own word.
-DB_ORDERS=$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE item_id = '$ITEM'")
-DB_LEFT=$(stack_sql "SELECT quantity FROM lastitem.items WHERE id = '$ITEM'")
-DB_INVARIANT=$(stack_sql "SELECT CASE WHEN i.initial_quantity - i.quantity = coalesce(sum(o.quantity), 0)
-                                 THEN 'ok' ELSE format('initial %s - remaining %s <> ordered %s',
-                                      i.initial_quantity, i.quantity, coalesce(sum(o.quantity), 0)) END
-                            FROM lastitem.items i LEFT JOIN lastitem.orders o ON o.item_id = i.id
-                           WHERE i.id = '$ITEM' GROUP BY i.id, i.initial_quantity, i.quantity")
+# restock: no orders, the item at $SOAK_STOCK (initial and left).
+restock() {
+    local code
+    code=$("$CURL" -s -o "$OUT/reset.json" -w '%{http_code}' -X POST \
+        -H 'Content-Type: application/json' "$STACK_URL/api/reset")
+    [ "$code" = 200 ] || { echo "bench_soak: reset answered $code" >&2; exit 1; }
+    stack_sql "UPDATE lastitem.items SET quantity = $SOAK_STOCK, initial_quantity = $SOAK_STOCK
+                WHERE id = '$ITEM'" >/dev/null
+}
+
+# perf_start NAME PIDS: counts the system calls of PIDS until perf_stop.
+perf_start() {
+    [ -n "$PERF" ] || return 0
+    "$PERF" stat -x, -e raw_syscalls:sys_enter -p "$2" -o "$OUT/$1.perf" \
+        >/dev/null 2>>"$OUT/perf.log" &
+    PERF_PIDS+=("$!")
+}
+perf_stop() {
+    local p
+    for p in "${PERF_PIDS[@]}"; do
+        kill -INT "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    PERF_PIDS=()
+}
+syscalls() {  # syscalls NAME: the count perf wrote, or -
+    awk -F, '$3 ~ /sys_enter/ && $1 ~ /^[0-9]+$/ { print $1; found = 1 } END { if (!found) print "-" }' \
+        "$OUT/$1.perf" 2>/dev/null || echo -
+}
+per_1000() {  # per_1000 CALLS FRAMES
+    awk -v c="$1" -v f="$2" 'BEGIN { if (c == "-" || f + 0 == 0) print "-"; else printf "%.0f", c * 1000 / f }'
+}
+
+# nchan_up PORT: lastitem's nginx, just started on PORT, also serves nchan's
+# subscribers and publisher (test/bench/nchan_fanout.conf.in: the module
+# line and the locations, added to its configuration and reloaded), and the
+# bridge from the daemon publishes to it. One nginx, as in the other
+# phases: the purchases and the streams share its workers.
+nchan_up() {
+    local port=$1 conf=$STACK_DIR/nginx/nginx.conf old now i
+    old=$(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null)
+    {
+        echo "load_module $NCHAN_MODULE;"
+        cat "$conf"
+    } >"$conf.nchan"
+    awk -v locs="$NCHAN_CONF" '
+        /location = \/api\/events \{/ && !done {
+            while ((getline l < locs) > 0) if (l !~ /^#/) print l
+            done = 1
+        }
+        { print }' "$conf.nchan" >"$conf"
+    "$NGINX_BIN" -t -p "$STACK_DIR/nginx" -c "$conf" -e "$STACK_DIR/nginx/error.log" \
+        >>"$BENCH_DIR/nchan.log" 2>&1 || { echo "bench_soak: nginx with nchan: bad configuration (see $BENCH_DIR/nchan.log)" >&2; exit 1; }
+    kill -HUP "$NGINX_PID"
+    for i in $(seq 1 100); do
+        sleep 0.05
+        now=$(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null)
+        [ "$now" != "$old" ] && [ "$(echo "$now" | wc -w)" -ge "$(echo "$old" | wc -w)" ] &&
+            "$CURL" -s -o /dev/null "http://127.0.0.1:$port/pub/full" && break
+    done
+    nginx_note_workers
+    "$BRIDGE" "$STACK_EVENTS_SOCK" "127.0.0.1:$port" 2>>"$BENCH_DIR/bridge.log" &
+    BRIDGE_PID=$!
+    # Both channels have their first message (the daemon's snapshot).
+    for i in $(seq 1 100); do
+        [ "$("$CURL" -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/pub/full")" = 200 ] &&
+            [ "$("$CURL" -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/pub/summary")" = 200 ] && return 0
+        sleep 0.05
+    done
+    echo "bench_soak: nchan or the bridge did not come up (see $BENCH_DIR)" >&2
+    exit 1
+}
+nchan_down() {
+    bench_stop_pid "$BRIDGE_PID"
+    BRIDGE_PID=
+}
+
+echo "bench_soak: starting PostgreSQL and the pool in $BENCH_DIR" >&2
+pg_up
+pool_start
+
+# phase NAME STREAMS [lastitem-events options…]: one sale, with its own
+# daemon and nginx (and, for the phase named nchan, nchan and the bridge);
+# its SOAK line in $OUT/NAME.line, its figures in $OUT/NAME.* .
+phase() {
+    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left i
+    local streams_at fan_pids daemon_pids frames
+    shift 2
+    # shellcheck disable=SC2086
+    events_start $SOAK_EVENTS_ARGS "$@"
+    port=$(stack_free_port) || { echo "bench_soak: no free port" >&2; exit 1; }
+    nginx_start "$port"
+    restock
+    for _ in $(seq 1 200); do
+        [ "$(metric lastitem_events_db_up)" = 1 ] && break
+        sleep 0.1
+    done
+    sleep 1
+    daemon_base=$(rss_kb "$EVENTS_PID")
+    streams_at=(--connect "127.0.0.1:$port")
+    fan_pids=$(tree_pids "$NGINX_PID")
+    daemon_pids=$EVENTS_PID
+    if [ "$name" = nchan ]; then
+        nchan_up "$port"
+        streams_at=(--connect "127.0.0.1:$port" --path /sub/full)
+        fan_pids=$(tree_pids "$NGINX_PID")
+        daemon_pids="$EVENTS_PID,$BRIDGE_PID"
+    fi
+    echo "bench_soak: $name: $n streams, then $SOAK_PURCHASES purchases of $ITEM (stock $SOAK_STOCK) from $SOAK_BUYERS buyers" >&2
+    "$CLIENT" --mode lastitem "${streams_at[@]}" -n "$n" \
+        --procs "$SOAK_PROCS" --src-base 2 --src-count 4 --connect-timeout 180 \
+        --settle 300 --stampede "$SOAK_PURCHASES" --buyers "$SOAK_BUYERS" \
+        --item "$ITEM" --trigger "/api/items/$ITEM/purchase" --label "$name" \
+        --summary-path "$([ "$name" = nchan ] && echo /sub/summary || echo "/api/events?orders=summary")" \
+        --full-every "$SOAK_FULL_EVERY" \
+        --hold-ms 1500 --mem "daemon=$daemon_pids" --mem "nginx=$fan_pids" \
+        >"$OUT/$name.out" 2>"$OUT/$name.client.log" &
+    CLIENT_PID=$!
+    for i in $(seq 1 3600); do
+        grep -q '^READY' "$OUT/$name.out" 2>/dev/null && break
+        kill -0 "$CLIENT_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    PARTS=("daemon=$daemon_pids" "nginx=$fan_pids" "pool=$(tree_pids "$POOL_PID")"
+           "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")"
+           "client=$(tree_pids "$CLIENT_PID")")
+    cpu_snapshot "$OUT/$name.cpu0"
+    T0=$(date +%s%N)
+    perf_start "$name.daemon" "$daemon_pids"
+    perf_start "$name.nginx" "$fan_pids"
+    # The client's buyers are its children only while they buy: count
+    # them at the end of the sale, when its workers are still there.
+    while kill -0 "$CLIENT_PID" 2>/dev/null && ! grep -q '^SOAK ' "$OUT/$name.out"; do
+        PARTS[4]="client=$(tree_pids "$CLIENT_PID")"
+        cpu_snapshot "$OUT/$name.cpu1"
+        sleep 0.2
+    done
+    T1=$(date +%s%N)
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=
+    # % of one core per part over the sale and its delivery.
+    awk -v hz="$(getconf CLK_TCK)" -v ns=$((T1 - T0)) 'NR == FNR { a[$1] = $2; next }
+        { printf "%s%s %d%%", sep, $1, ($2 - a[$1]) / hz / (ns / 1e9) * 100; sep = ", " }' \
+        "$OUT/$name.cpu0" "$OUT/$name.cpu1" >"$OUT/$name.cpu" 2>/dev/null || true
+    perf_stop
+    echo "$rc" >"$OUT/$name.rc"
+    [ "$name" = nchan ] && nchan_down
+    line=$(grep '^SOAK ' "$OUT/$name.out" || true)
+    [ -n "$line" ] || { cat "$OUT/$name.client.log" >&2; echo "bench_soak: $name: the client printed no result" >&2; exit 1; }
+    echo "$line" >"$OUT/$name.line"
+    # Events the streams received, the snapshots before the sale left out.
+    frames=$(echo "$line" | tr ' ' '\n' | awk -F= '$1 == "frames" { print $2 }')
+    echo $(( ${frames:-0} - n )) >"$OUT/$name.frames"
+    # The pages have left: the daemon streams to no one, and its only
+    # connection is the metrics request asking; then it settles.
+    for _ in $(seq 1 600); do
+        "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" >"$OUT/$name.left" || true
+        left=$(awk '$1 == "lastitem_events_clients" { c = $2 } $1 == "lastitem_events_connections" { n = $2 }
+                    END { print c + 0 " streams, " n - 1 " other connections" }' "$OUT/$name.left")
+        [ "$left" = "0 streams, 0 other connections" ] && break
+        sleep 0.1
+    done
+    sleep 2
+    daemon_after=$(rss_kb "$EVENTS_PID")
+    echo "$daemon_base $daemon_after $left" >"$OUT/$name.mem"
+    "$CURL" -s "$STACK_METRICS_URL/api/events/metrics" >"$OUT/$name.metrics" || true
+    # The database's own word.
+    stack_sql "SELECT (SELECT count(*) FROM lastitem.orders WHERE item_id = '$ITEM'),
+                      i.quantity, i.version,
+                      CASE WHEN i.initial_quantity - i.quantity =
+                                (SELECT coalesce(sum(quantity), 0) FROM lastitem.orders WHERE item_id = i.id)
+                           THEN 'ok' ELSE 'broken' END
+                 FROM lastitem.items i WHERE i.id = '$ITEM'" | tr '|' ' ' >"$OUT/$name.db"
+    nginx_stop
+    events_stop
+}
+
+START=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+PHASES="none streams"
+phase none 0
+phase streams "$SOAK_CLIENTS"
+if [[ " $SOAK_PHASES " == *" noticks "* ]]; then
+    phase noticks "$SOAK_CLIENTS" --flush 0 --fanout-budget 0
+    PHASES="$PHASES noticks"
+fi
+if [[ " $SOAK_PHASES " == *" nchan "* ]] && [ -f "$NCHAN_MODULE" ] && [ -x "$BRIDGE" ]; then
+    phase nchan "$SOAK_CLIENTS"
+    PHASES="$PHASES nchan"
+fi
+ELAPSED=$(( $(date +%s) - START ))
 
 FAILED=
 check() {  # check CONDITION-STATUS TEXT
     if [ "$1" = 0 ]; then echo "PASS  $2"; else echo "FAIL  $2"; FAILED=1; fi
 }
-kb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+field() {  # field PHASE KEY
+    tr ' ' '\n' <"$OUT/$1.line" | awk -F= -v k="$2" '$1 == k { print $2; exit }'
+}
+rate() {  # purchases answered per second
+    awk -v p="$SOAK_PURCHASES" -v s="$(field "$1" stampede_s)" 'BEGIN { printf "%.0f", (s > 0 ? p / s : 0) }'
+}
+RATIO=$(awk -v a="$(rate streams)" -v b="$(rate none)" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "PASS " : "BELOW" }')
 
-DAEMON_PEAK=$(field daemon_rss_kb)
-NGINX_BASE=$(field nginx_rss_base_kb)
-NGINX_PEAK=$(field nginx_rss_kb)
 {
     echo
     echo "lastitem soak — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$LI_SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$LI_SRCDIR" diff --quiet HEAD -- fcgi nginx sql 2>/dev/null || echo ' (+ local changes)')"
-    echo "machine:   $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "streams:   $(field ready) of $SOAK_CLIENTS open (failed $(field failed), dropped $(field dropped))"
-    echo "purchases: $SOAK_PURCHASES from $SOAK_BUYERS buyers in $(field stampede_s) s: $(field created) × 201, $(field sold_out) × 409, $(field other) other, $(field unanswered) unanswered"
-    echo "views:     $(field at_zero) streams ended on quantity 0, $(field not_zero) did not, $(field settle_s) s after the last answer"
-    echo "database:  $DB_ORDERS orders, $DB_LEFT left, invariant $DB_INVARIANT"
-    echo "daemon:    VmRSS $(kb "$DAEMON_BASE") before the streams, $(kb "$DAEMON_PEAK") with them (after the sale), $(kb "$DAEMON_AFTER") once they left ($LEFT)"
-    echo "nginx:     VmRSS $(kb "$NGINX_BASE") before, $(kb "$NGINX_PEAK") with the streams (all its processes)"
-    echo "time:      ${ELAPSED} s in all"
+    echo "machine:   $(nproc) cores; load average before: $LOAD_BEFORE; ${ELAPSED} s in all"
+    echo "sale:      $SOAK_PURCHASES purchases of $ITEM (stock $SOAK_STOCK) from $SOAK_BUYERS buyers, through nginx and the pool"
+    echo "streams:   1 in $SOAK_FULL_EVERY follows every order, the rest ?orders=summary (as the page does)"
     echo
-    check "$([ "$(field ready)" = "$SOAK_CLIENTS" ]; echo $?)" "all $SOAK_CLIENTS streams opened and stayed open"
-    check "$([ "$(field created)" = "$SOAK_STOCK" ]; echo $?)" "exactly $SOAK_STOCK purchases succeeded ($(field created))"
-    check "$([ "$(field sold_out)" = $((SOAK_PURCHASES - SOAK_STOCK)) ] && [ "$(field other)" = 0 ] &&
-             [ "$(field unanswered)" = 0 ]; echo $?)" "every other purchase was 409 sold out"
-    check "$([ "$DB_ORDERS" = "$SOAK_STOCK" ] && [ "$DB_LEFT" = 0 ]; echo $?)" \
-        "the database holds $SOAK_STOCK orders and 0 left ($DB_ORDERS, $DB_LEFT)"
-    check "$([ "$DB_INVARIANT" = ok ]; echo $?)" "initial - remaining = sum of the orders ($DB_INVARIANT)"
-    check "$([ "$(field at_zero)" = "$SOAK_CLIENTS" ]; echo $?)" "every stream ended on quantity 0 ($(field at_zero))"
-    check "$([ "$LEFT" = "0 streams, 0 other connections" ] && [ "$DAEMON_AFTER" -le $((DAEMON_BASE + SOAK_SLACK_KB)) ]; echo $?)" \
-        "the daemon's memory returned to its baseline: $DAEMON_AFTER KiB after, $DAEMON_BASE before (+$((DAEMON_AFTER - DAEMON_BASE)) KiB; allowed +$SOAK_SLACK_KB)"
-    check "$CLIENT_RC" "the client finished cleanly"
+    printf '%-8s %8s %9s %10s %6s %8s %14s %16s %16s %14s\n' phase streams "sale s" "purch./s" "lag s" frames \
+        "views at 0/v" "daemon sc/1000f" "nginx sc/1000f" "daemon RSS"
+    for p in $PHASES; do
+        read -r db_orders db_left db_version db_inv <"$OUT/$p.db"
+        read -r base after _ <"$OUT/$p.mem"
+        frames=$(cat "$OUT/$p.frames")
+        printf '%-8s %8s %9s %10s %6s %8s %14s %16s %16s %14s\n' "$p" "$(field "$p" ready)" \
+            "$(field "$p" stampede_s)" "$(rate "$p")" "$(field "$p" settle_s)" "$frames" \
+            "$(field "$p" at_zero)/$(field "$p" at_max_version)" \
+            "$(per_1000 "$(syscalls "$p.daemon")" "$frames")" \
+            "$(per_1000 "$(syscalls "$p.nginx")" "$frames")" \
+            "$(kb "$(field "$p" daemon_rss_kb)")"
+    done
+    echo
+    for p in $PHASES; do
+        printf 'cpu %-8s %s\n' "$p:" "$(cat "$OUT/$p.cpu" 2>/dev/null)"
+    done
+    echo
+    echo "sale s:        from the first purchase sent to the last answered; purch./s: purchases answered per second"
+    echo "lag s:         from the last purchase answered to every stream showing quantity 0"
+    echo "frames:        events the streams received from the purchases on"
+    echo "views at 0/v:  streams whose newest view of the item is quantity 0 / is the database's final version"
+    echo "sc/1000f:      system calls per 1,000 frames, from the purchases to the last stream's last event (perf stat${PERF:+}$([ -n "$PERF" ] || echo ': perf missing, not measured'))"
+    echo "daemon RSS:    with the streams open, after the sale"
+    echo "cpu:           % of one core each part used from the purchases to the last stream's last event (the client"
+    echo "               is the streams' reader and the buyers, on the same $(nproc) cores)"
+    echo "noticks:       the daemon at --flush 0: one write per stream per turn of its loop, no ticks (the earlier behaviour)"
+    echo "nchan:         the streams held by nginx's nchan module, each tick published once (prototype: test/bench/nchan_bridge);"
+    echo "               nchan in lastitem's nginx; daemon = the daemon and the bridge"
+    echo
+    echo "target: the sale with $SOAK_CLIENTS streams at >= $TARGET_RATIO x the rate with none:"
+    echo "$V_RATIO  $(rate streams) / $(rate none) purchases/s = $RATIO"
+    for p in $PHASES; do
+        case $p in none|streams) continue ;; esac
+        echo "        ($p: $(rate "$p") / $(rate none) = $(awk -v a="$(rate "$p")" -v b="$(rate none)" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))"
+    done
+    for p in $PHASES; do
+        read -r db_orders db_left db_version db_inv <"$OUT/$p.db"
+        read -r base after left <"$OUT/$p.mem"
+        n=$(field "$p" clients)
+        check "$(cat "$OUT/$p.rc")" "$p: the client finished cleanly"
+        check "$([ "$(field "$p" ready)" = "$n" ] && [ "$(field "$p" dropped)" = 0 ]; echo $?)" \
+            "$p: all $n streams opened and stayed open"
+        check "$([ "$(field "$p" created)" = "$SOAK_STOCK" ] &&
+                 [ "$(field "$p" sold_out)" = $((SOAK_PURCHASES - SOAK_STOCK)) ] &&
+                 [ "$(field "$p" other)" = 0 ] && [ "$(field "$p" unanswered)" = 0 ]; echo $?)" \
+            "$p: exactly $SOAK_STOCK purchases succeeded, every other one 409 ($(field "$p" created), $(field "$p" sold_out))"
+        check "$([ "$db_orders" = "$SOAK_STOCK" ] && [ "$db_left" = 0 ] && [ "$db_inv" = ok ]; echo $?)" \
+            "$p: the database holds $SOAK_STOCK orders, 0 left, initial - remaining = sum of orders ($db_orders, $db_left, $db_inv)"
+        [ "$n" = 0 ] && continue
+        check "$([ "$(field "$p" at_zero)" = "$n" ] && [ "$(field "$p" max_version)" = "$db_version" ] &&
+                 [ "$(field "$p" at_max_version)" = "$n" ]; echo $?)" \
+            "$p: every stream ended on quantity 0 and version $db_version ($(field "$p" at_zero), $(field "$p" at_max_version) at $(field "$p" max_version))"
+        check "$([ "$(field "$p" orders_exact)" = "$(field "$p" orders_streams)" ] &&
+                 [ "$(field "$p" summary_exact)" = "$(field "$p" summary_streams)" ]; echo $?)" \
+            "$p: every order exactly once on the $(field "$p" orders_streams) streams of every order ($(field "$p" orders_exact)), counted on the $(field "$p" summary_streams) summary streams ($(field "$p" summary_exact))"
+        check "$([ "$left" = "0 streams, 0 other connections" ] && [ "$after" -le $((base + SOAK_SLACK_KB)) ]; echo $?)" \
+            "$p: the daemon's memory returned to its baseline: $after KiB after, $base before (+$((after - base)) KiB; allowed +$SOAK_SLACK_KB)"
+    done
 } | tee "$OUT/report.txt"
 grep -q '^FAIL' "$OUT/report.txt" && exit 1
 exit 0

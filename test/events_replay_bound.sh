@@ -42,11 +42,15 @@ SSE_BASE=$DIRECT sse_open always
 wait_until 20 sse_has always snapshot
 ok $? "a client that stays streams"
 stack_sql "UPDATE lastitem.items SET quantity = 999 WHERE id = '$PAD'" >/dev/null
-wait_until 20 sse_has always item
+wait_until 20 sse_has_item_version always "$PAD" 2
 FIRST=$(sse_last_id always)
-stack_sql "DO \$\$ BEGIN FOR i IN 1..$((RING - 1)) LOOP
-             UPDATE lastitem.items SET quantity = 1000 + i % 2 WHERE id = '$PAD';
-           END LOOP; END \$\$" >/dev/null
+# Orders, then one change of the item: item changes of one transaction
+# arrive in one flush tick, where each would supersede the one before.
+stack_sql "DO \$\$ BEGIN FOR i IN 1..$((RING - 2)) LOOP
+             INSERT INTO lastitem.orders (item_id, quantity, buyer, strategy)
+                 VALUES ('$PAD', 1, '$PAD', 'atomic');
+           END LOOP;
+           UPDATE lastitem.items SET quantity = 998 WHERE id = '$PAD'; END \$\$" >/dev/null
 v=$(stack_sql "SELECT version FROM lastitem.items WHERE id = '$PAD'")
 wait_until 120 sse_has_item_version always "$PAD" "$v"
 ok $? "$RING events published; the first is $FIRST"
@@ -73,7 +77,7 @@ ok $? "the daemon counts the replay it refused"
 run=${LAST%-*}
 SHORT=$run-$(( ${LAST##*-} - 20 ))
 SSE_BASE=$DIRECT sse_open short -H "Last-Event-ID: $SHORT"
-wait_until 20 sse_has short item 21
+wait_until 20 sse_has short order 19 && wait_until 20 sse_has short item 1
 ok $? "a client 20 events behind ($SHORT) gets them replayed"
 is "$(sse_count short snapshot)" 0 "without a snapshot"
 

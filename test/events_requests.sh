@@ -6,7 +6,7 @@
 #     removes the third).
 #   * A malformed request line is 400, a head past 8 KiB 431, a method other
 #     than GET 405 with Allow: GET, an unknown path 404: problem+json, and
-#     the connection closed.
+#     the connection closed. So is ?orders= other than all or summary.
 #   * A slowloris that sends half a request is closed after
 #     --request-timeout, and does not hold up anyone else meanwhile.
 #   * Past --max-clients a connection is answered 503 with Retry-After; once
@@ -98,6 +98,16 @@ answer delete 405 method_not_allowed "DELETE /api/events/metrics"
 is "$(header_of delete Allow)" GET "with Allow: GET"
 raw unknown 'GET /api/nothing-here HTTP/1.1\r\nHost: x\r\n\r\n'
 answer unknown 404 not_found "an unknown path"
+raw orders_bad 'GET /api/events?orders=some HTTP/1.1\r\nHost: x\r\n\r\n'
+answer orders_bad 400 bad_request "orders= neither all nor summary"
+curl -s -o "$TEST_DIR/orders_bad_nginx.json" -w '%{http_code}' "$BASE_URL/api/events?x=1&orders=" \
+    >"$TEST_DIR/orders_bad_nginx.code"
+is "$(cat "$TEST_DIR/orders_bad_nginx.code") $(jq -r .code "$TEST_DIR/orders_bad_nginx.json")" \
+    "400 bad_request" "and through nginx"
+SSE_BASE=$DIRECT sse_open summary -G -d 'x=1&orders=summary&y'
+wait_until 20 sse_has summary snapshot
+ok $? "orders=summary among other parameters streams"
+sse_close summary
 raw query 'GET /api/events/metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n'
 is "$(status_of query)" 200 "a query string does not change the path (metrics answer 200)"
 
@@ -166,7 +176,7 @@ is "$(header Content-Type)" "text/plain; version=0.0.4" "the metrics are Prometh
 value() {
     awk -v n="$1" '$1 == n { print $2 }' "$TEST_DIR/metrics"
 }
-is "$(value lastitem_events_bad_requests_total)" 4 "4 bad requests counted (3 malformed, 1 too large)"
+is "$(value lastitem_events_bad_requests_total)" 5 "5 bad requests counted (4 malformed, 1 too large)"
 is "$(value lastitem_events_clients_refused_total)" 1 "1 refused connection counted"
 is "$(value lastitem_events_clients)" 4 "4 clients stream now"
 is "$(value lastitem_events_db_up)" 1 "the database is up"

@@ -8,7 +8,7 @@
 #     six events after it; one older, and it gets a snapshot instead.
 #   * With an id from another run of the daemon (same number, other run),
 #     an unknown id, or one ahead of the daemon, it gets a snapshot.
-#   * After missing 1,500 events (some 150 KB: more than nginx's socket
+#   * After missing 1,000 orders (some 200 KB: more than nginx's socket
 #     takes at once, less than --max-buffer), it gets all of them through
 #     nginx and is not dropped for it. After missing 4,000 (more than
 #     --max-buffer), it gets a snapshot instead, and is not dropped either.
@@ -18,13 +18,16 @@ RING=6
 test_stack_up --workers 2
 test_events_up --ring "$RING"
 
-# buy: one purchase of launch-hoodie: an item and an order event.
+# buy: one purchase of launch-hoodie: an item and an order event. Each in a
+# flush tick of its own (50 ms), so that no item event of one supersedes
+# another's and the ids below count events one by one.
 BUYS=0
 buy() {
     BUYS=$((BUYS + 1))
     post_json /api/items/launch-hoodie/purchase "{\"buyer\":\"resume-$BUYS\"}"
     [ "$HTTP_STATUS" = 201 ] || diag "purchase $BUYS answered $HTTP_STATUS"
     LAST_ORDER=$(body_json .order.id)
+    sleep 0.12
 }
 # events_after NAME ID: the client's events after the one with id ID, as
 # frames (ID "" for all of them), leaving out retry and comments.
@@ -146,11 +149,13 @@ ok $? "the same number under this run resumes"
 is "$(events_after same "" | cut -f1 | paste -sd' ')" "item order" "with the two events after it"
 
 # ------------------------------------------------------------ a long absence
-# 1,500 missed events are some 150 KB, queued at once on a resuming client,
+# 1,000 missed orders are some 200 KB, queued at once on a resuming client,
 # before it can read any, and more than nginx's unix socket takes at a time
 # (~28 KB): they are what it asked for, within --max-buffer (256 KiB); it
-# gets all of them and is not dropped. 4,000 (some 400 KB) would pass
+# gets all of them and is not dropped. 4,000 (some 800 KB) would pass
 # --max-buffer: it gets a snapshot instead (test/events_replay_bound.sh).
+# Orders, because the item changes of one transaction arrive in one flush
+# tick, where each supersedes the one before: only the last is sent.
 for name in fresh old same; do sse_close "$name"; done
 events_stop
 test_events_up                                   # default --ring and --max-buffer
@@ -161,20 +166,22 @@ stack_sql "UPDATE lastitem.items SET quantity = 2 WHERE id = 'golden-ticket'" >/
 wait_until 20 sse_has away item
 AWAY=$(sse_last_id away)
 sse_close away
-miss() {  # miss N: N changes of launch-hoodie; prints its version after them
+miss() {  # miss N: N orders and changes of launch-hoodie; prints its version
     stack_sql "DO \$\$ BEGIN FOR i IN 1..$1 LOOP
                  UPDATE lastitem.items SET quantity = 1000 + i % 2 WHERE id = 'launch-hoodie';
+                 INSERT INTO lastitem.orders (item_id, quantity, buyer, strategy)
+                     VALUES ('launch-hoodie', 1, 'away-' || i, 'atomic');
                END LOOP; END \$\$" >/dev/null
     stack_sql "SELECT version FROM lastitem.items WHERE id = 'launch-hoodie'"
 }
-v=$(miss 1500)
+v=$(miss 1000)
 wait_until 60 sse_has_item_version keep launch-hoodie "$v"
-ok $? "a client that stayed got 1,500 changes"
+ok $? "a client that stayed got 1,000 changes"
 sse_open back -H "Last-Event-ID: $AWAY"
 wait_until 60 sse_has_item_version back launch-hoodie "$v"
 ok $? "a client back after missing them, through nginx, gets up to the last"
 is "$(events_after back "" | md5sum)" "$(events_after keep "$AWAY" | md5sum)" \
-    "exactly the 1,500 events the staying client got after $AWAY"
+    "exactly the events (1,000 orders) the staying client got after $AWAY"
 is "$(sse_count back snapshot)" 0 "without a snapshot"
 sse_alive back
 ok $? "and is still connected"

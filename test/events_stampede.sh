@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A client watching a stampede sees exactly what committed.
 #   A client connects, then 200 buyers stampede a stock of 50. The client
-#   gets one `item` event per committed change of the stock, with versions
-#   that go up by one each time and quantities that go down by one, ending on
-#   the quantity the database holds; one `order` event per order the
-#   database holds; event ids without a gap; and no second snapshot.
+#   gets `item` events with versions that only go up and quantities that
+#   only go down, ending on the version and quantity the database holds (a
+#   change superseded by a newer one inside one flush tick is not sent: at
+#   most one per committed change); one `order` event per order the
+#   database holds; event ids that only grow; and no second snapshot.
 . "$LI_SRCDIR/test/lib.sh"
 
 ITEM=launch-hoodie
@@ -48,14 +49,18 @@ is "$q_db" 0 "and no stock"
 
 sse_frames watcher | tail -n +$((n0 + 1)) >"$TEST_DIR/after"
 items=$(awk -F'\t' '$1 == "item" { print $3 }' "$TEST_DIR/after" | jq -c --arg id "$ITEM" 'select(.id == $id)')
-is "$(echo "$items" | grep -c .)" "$((v_db - v0))" \
-    "one item event per committed change ($((v_db - v0)) versions)"
-is "$(echo "$items" | jq .version | paste -sd' ')" "$(seq $((v0 + 1)) "$v_db" | paste -sd' ')" \
-    "the versions rise strictly, by one, from the snapshot's to the database's"
-is "$(echo "$items" | jq .quantity | paste -sd' ')" "$(seq 49 -1 0 | paste -sd' ')" \
-    "the quantities fall by one each"
-is "$(echo "$items" | tail -1 | jq .quantity)" "$q_db" \
-    "the last item event is the database's final quantity"
+n_items=$(echo "$items" | grep -c .)
+[ "$n_items" -ge 1 ] && [ "$n_items" -le $((v_db - v0)) ]
+ok $? "at most one item event per committed change ($n_items for $((v_db - v0)) versions)"
+diag "$n_items item events for $((v_db - v0)) changes: the rest superseded inside their tick"
+is "$(echo "$items" | jq .version | awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { print bad ? "no" : "yes" }')" \
+    yes "the versions rise strictly"
+[ "$(echo "$items" | head -1 | jq .version)" -gt "$v0" ]
+ok $? "from past the snapshot's"
+is "$(echo "$items" | jq .quantity | awk 'NR > 1 && $1 >= prev { bad = 1 } { prev = $1 } END { print bad ? "no" : "yes" }')" \
+    yes "the quantities fall strictly"
+is "$(echo "$items" | tail -1 | jq -c '[.quantity, .version]')" "[$q_db,$v_db]" \
+    "the last item event is the database's final quantity and version"
 
 orders=$(awk -F'\t' '$1 == "order" { print $3 }' "$TEST_DIR/after")
 is "$(echo "$orders" | grep -c .)" "$orders_db" "one order event per order"
@@ -65,9 +70,8 @@ is "$(echo "$orders" | jq -r .id | sort -n | paste -sd' ')" \
 is "$(echo "$orders" | jq -r 'select(.item_id != "'"$ITEM"'" or .quantity != 1 or (.buyer | startswith("stampede-") | not)) | .id')" "" \
     "each is an order of one $ITEM by a stampede buyer"
 seqs=$(awk -F'\t' '$2 != "" { sub(/.*-/, "", $2); print $2 }' "$TEST_DIR/after")
-first=$(echo "$seqs" | head -1)
-is "$(echo "$seqs" | paste -sd' ')" "$(seq "$first" $((first + $(echo "$seqs" | grep -c .) - 1)) | paste -sd' ')" \
-    "event ids follow each other without a gap"
+is "$(echo "$seqs" | awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { print bad ? "no" : "yes" }')" \
+    yes "event ids only grow"
 is "$(sse_count watcher snapshot)" 1 "the watcher got no second snapshot"
 sse_alive watcher
 ok $? "and is still connected"

@@ -33,8 +33,11 @@
  * purchases of --item at once from --buyers processes, each on a fresh
  * connection; every stream keeps the quantity of --item from the newest
  * item event it got, and step 5 waits until every stream shows 0. It
- * prints one SOAK line: the answers by status, and how many streams ended
- * on 0.
+ * prints one SOAK line: the answers by status, how many streams ended
+ * on 0 and on the newest version any stream saw, and how many saw every
+ * order exactly once: each order id once (the streams of --path), or
+ * `orders` summaries whose counts add up to the orders made (the streams
+ * of --summary-path, every other one when it is given).
  */
 #include <config.h>
 
@@ -89,7 +92,11 @@ struct fan_config {
 	enum fan_mode mode;
 	const char *label;
 	struct sockaddr_in server;
+	struct sockaddr_in trigger_server;   /* --trigger-connect, or server */
 	const char *path;            /* the stream */
+	const char *summary_path;    /* the path of all streams but every
+	                                full_every-th, when not NULL */
+	int full_every;
 	const char *trigger_path;    /* the purchase, or the publisher */
 	int nclients, nprocs, nevents, interval_ms;
 	int src_base, src_count;     /* 127.0.0.src_base … */
@@ -99,6 +106,7 @@ struct fan_config {
 	int nmem;
 	const char *watch_item;      /* the soak's item: its quantity is kept */
 	int stampede, buyers;        /* the soak's purchases, and buyers */
+	int hold_ms;                 /* the soak: READY, then this pause */
 };
 
 /* One arrival: the event's key (version or order id) and when. */
@@ -118,6 +126,8 @@ struct fan_shared {
 	struct fan_arrival *order;
 	int64_t *wver;               /* newest version of the watched item */
 	int *wqty;                   /* and its quantity then, per stream */
+	int *nsum;                   /* orders counted by `orders` summaries */
+	int *nframes;                /* events received, per stream */
 	int *soak;                   /* the soak's counters: SOAK_* */
 };
 
@@ -169,7 +179,11 @@ sleep_until(int64_t t)
 static void *
 shared_alloc(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	void *p;
+
+	if (size == 0)
+		size = 1;            /* the soak's sale without streams */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
@@ -191,12 +205,15 @@ shared_init(struct fan_shared *sh, int nclients, int cap)
 	sh->order = shared_alloc(n * (size_t)cap * sizeof(struct fan_arrival));
 	sh->wver = shared_alloc(n * sizeof(int64_t));
 	sh->wqty = shared_alloc(n * sizeof(int));
+	sh->nsum = shared_alloc(n * sizeof(int));
+	sh->nframes = shared_alloc(n * sizeof(int));
 	sh->soak = shared_alloc(SOAK_N * sizeof(int));
 	if (sh->wqty != NULL)
 		for (size_t i = 0; i < n; i++)
 			sh->wqty[i] = -1;
 	return sh->state && sh->nitem && sh->norder && sh->status && sh->item &&
-	    sh->order && sh->wver && sh->wqty && sh->soak ? 0 : -1;
+	    sh->order && sh->wver && sh->wqty && sh->nsum && sh->nframes &&
+	    sh->soak ? 0 : -1;
 }
 
 static void
@@ -369,6 +386,7 @@ sse_dispatch(struct fan_shared *sh, struct fan_conn *c, int64_t t, int *pending)
 	if (c->dlen == 0 && c->name[0] == '\0')
 		return;         /* retry:, id: or comments alone */
 	c->data[c->dlen] = '\0';
+	__atomic_fetch_add(&sh->nframes[c->idx], 1, __ATOMIC_RELAXED);
 	if (!c->ready) {
 		c->ready = 1;
 		(*pending)--;
@@ -382,6 +400,11 @@ sse_dispatch(struct fan_shared *sh, struct fan_conn *c, int64_t t, int *pending)
 	else if (strcmp(c->name, "order") == 0)
 		record(sh, sh->order, sh->norder, c->idx,
 		    json_number_after(c->data, "\"id\":"), t);
+	else if (strcmp(c->name, "orders") == 0) {
+		int64_t n = json_number_after(c->data, "\"count\":");
+		if (n > 0)
+			__atomic_fetch_add(&sh->nsum[c->idx], (int)n, __ATOMIC_ACQ_REL);
+	}
 	c->name[0] = '\0';
 	c->dlen = 0;
 }
@@ -552,6 +575,13 @@ conn_open(const struct fan_config *cfg, struct fan_conn *c, int epfd)
 	return 0;
 }
 
+/* Whether stream idx follows the summary path. */
+static int
+is_summary(const struct fan_config *cfg, int idx)
+{
+	return cfg->summary_path != NULL && idx % cfg->full_every != 0;
+}
+
 /* Connected: sends the request. Returns 0, or -1. */
 static int
 conn_request(const struct fan_config *cfg, struct fan_conn *c, int epfd)
@@ -565,6 +595,7 @@ conn_request(const struct fan_config *cfg, struct fan_conn *c, int epfd)
 		return -1;
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n",
+	    is_summary(cfg, c->idx) ? cfg->summary_path :
 	    cfg->path);
 	if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		return -1;
@@ -668,8 +699,8 @@ trigger_fire(const struct fan_config *cfg, int k, struct fan_trigger *tr)
 	}
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)&cfg->server,
-	    sizeof(cfg->server)) != 0) {
+	if (connect(fd, (const struct sockaddr *)&cfg->trigger_server,
+	    sizeof(cfg->trigger_server)) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -758,6 +789,56 @@ count_not_zero(const struct fan_shared *sh)
 	return n;
 }
 
+/* What the streams saw of the soak's sale, once it settled. */
+static struct {
+	int64_t max_version;         /* the newest version any stream saw */
+	int at_max_version;          /* streams that saw it */
+	int orders_streams, orders_exact;    /* each order id exactly once */
+	int summary_streams, summary_exact;  /* summary counts add up */
+	long long frames;                    /* events received in all */
+} soak_result;
+
+static int cmp_i64(const void *a, const void *b);
+
+static void
+soak_orders(const struct fan_config *cfg, const struct fan_shared *sh,
+    int created)
+{
+	int64_t *keys = calloc((size_t)sh->cap + 1, sizeof(*keys));
+
+	for (int i = 0; i < sh->nclients; i++)
+		if (get_state(sh, i) == ST_READY && sh->wver[i] > soak_result.max_version)
+			soak_result.max_version = sh->wver[i];
+	for (int i = 0; i < sh->nclients; i++) {
+		int n, distinct = 0, dup = 0;
+
+		soak_result.frames += __atomic_load_n(&sh->nframes[i], __ATOMIC_ACQUIRE);
+		if (get_state(sh, i) != ST_READY)
+			continue;
+		soak_result.at_max_version += sh->wver[i] == soak_result.max_version;
+		if (is_summary(cfg, i)) {
+			soak_result.summary_streams++;
+			soak_result.summary_exact += sh->nsum[i] == created;
+			continue;
+		}
+		soak_result.orders_streams++;
+		if (keys == NULL)
+			continue;
+		n = __atomic_load_n(&sh->norder[i], __ATOMIC_ACQUIRE);
+		for (int k = 0; k < n; k++)
+			keys[k] = sh->order[(size_t)i * (size_t)sh->cap + (size_t)k].key;
+		qsort(keys, (size_t)n, sizeof(*keys), cmp_i64);
+		for (int k = 0; k < n; k++) {
+			if (k > 0 && keys[k] == keys[k - 1])
+				dup++;
+			else
+				distinct++;
+		}
+		soak_result.orders_exact += distinct == created && dup == 0;
+	}
+	free(keys);
+}
+
 /* ------------------------------------------------------------- results */
 
 static int
@@ -802,7 +883,10 @@ find_arrival(const struct fan_shared *sh, const struct fan_arrival *table,
 static const char usage[] =
 "usage: sse_fanout --connect HOST:PORT --mode lastitem|nchan [options]\n"
 "  --path PATH          the stream (/api/events; nchan: /sub)\n"
+"  --summary-path PATH  the path of every stream but each --full-every-th (the soak)\n"
+"  --full-every N       (2)\n"
 "  --trigger PATH       what to POST (/api/items/launch-hoodie/purchase; nchan: /pub)\n"
+"  --trigger-connect HOST:PORT  where to POST it (--connect)\n"
 "  -n N                 streams (1000)\n"
 "  --procs P            worker processes (2)\n"
 "  --src-base B         first source address 127.0.0.B (2)\n"
@@ -816,7 +900,9 @@ static const char usage[] =
 "  --label TEXT         a name for the FANOUT line\n"
 "  --stampede M         the soak: M purchases at once instead of --events\n"
 "  --buyers B           processes making them (64)\n"
-"  --item ID            the item bought, whose quantity each stream keeps\n";
+"  --item ID            the item bought, whose quantity each stream keeps\n"
+"  --hold-ms MS         the soak: once the streams are open, print READY and\n"
+"                       wait this long before the purchases (0)\n";
 
 static int
 parse_mem(struct fan_config *cfg, char *arg)
@@ -836,6 +922,23 @@ parse_mem(struct fan_config *cfg, char *arg)
 	return 0;
 }
 
+/* HOST:PORT (IPv4) into sa. Returns 0, or -1. */
+static int
+parse_addr(const char *addr, struct sockaddr_in *sa)
+{
+	const char *colon = strrchr(addr, ':');
+	char host[64];
+
+	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
+		return -1;
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)atoi(colon + 1));
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
 static int
 parse_options(struct fan_config *cfg, int argc, char **argv)
 {
@@ -843,6 +946,8 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "path", required_argument, NULL, 'p' },
+		{ "summary-path", required_argument, NULL, 'Y' },
+		{ "full-every", required_argument, NULL, 'E' },
 		{ "trigger", required_argument, NULL, 't' },
 		{ "procs", required_argument, NULL, 'P' },
 		{ "src-base", required_argument, NULL, 'b' },
@@ -857,10 +962,11 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 		{ "stampede", required_argument, NULL, 'S' },
 		{ "buyers", required_argument, NULL, 'B' },
 		{ "item", required_argument, NULL, 'I' },
+		{ "hold-ms", required_argument, NULL, 'H' },
+		{ "trigger-connect", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *connect_to = NULL, *mode = NULL;
-	char host[64], *colon;
+	const char *connect_to = NULL, *mode = NULL, *trigger_to = NULL;
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -875,11 +981,14 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 	cfg->settle_seconds = 10;
 	cfg->label = "";
 	cfg->buyers = 64;
+	cfg->full_every = 2;
 	while ((c = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': connect_to = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'p': cfg->path = optarg; break;
+		case 'Y': cfg->summary_path = optarg; break;
+		case 'E': cfg->full_every = atoi(optarg); break;
 		case 't': cfg->trigger_path = optarg; break;
 		case 'n': cfg->nclients = atoi(optarg); break;
 		case 'P': cfg->nprocs = atoi(optarg); break;
@@ -898,6 +1007,8 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 		case 'S': cfg->stampede = atoi(optarg); break;
 		case 'B': cfg->buyers = atoi(optarg); break;
 		case 'I': cfg->watch_item = optarg; break;
+		case 'H': cfg->hold_ms = atoi(optarg); break;
+		case 'X': trigger_to = optarg; break;
 		default: return -1;
 		}
 	}
@@ -914,7 +1025,9 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 	if (cfg->trigger_path == NULL)
 		cfg->trigger_path = cfg->mode == MODE_NCHAN ? "/pub" :
 		    "/api/items/launch-hoodie/purchase";
-	if (cfg->nclients < 1 || cfg->nprocs < 1 || cfg->nprocs > FAN_MAX_PROCS ||
+	if (cfg->nclients < (cfg->stampede > 0 ? 0 : 1) || cfg->hold_ms < 0 ||
+	    cfg->full_every < 1 ||
+	    cfg->nprocs < 1 || cfg->nprocs > FAN_MAX_PROCS ||
 	    cfg->src_count < 1 || cfg->src_base < 1 ||
 	    cfg->src_base + cfg->src_count > 255 || cfg->pending_max < 1 ||
 	    cfg->nevents < 1 || cfg->nevents > 10000 || cfg->interval_ms < 0 ||
@@ -923,14 +1036,9 @@ parse_options(struct fan_config *cfg, int argc, char **argv)
 	    (cfg->stampede > 0 && (cfg->mode != MODE_LASTITEM ||
 	    cfg->watch_item == NULL || strlen(cfg->watch_item) > 64)))
 		return -1;
-	if ((colon = strrchr(connect_to, ':')) == NULL ||
-	    (size_t)(colon - connect_to) >= sizeof(host))
-		return -1;
-	memcpy(host, connect_to, (size_t)(colon - connect_to));
-	host[colon - connect_to] = '\0';
-	cfg->server.sin_family = AF_INET;
-	cfg->server.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &cfg->server.sin_addr) != 1)
+	if (parse_addr(connect_to, &cfg->server) != 0 ||
+	    parse_addr(trigger_to != NULL ? trigger_to : connect_to,
+	    &cfg->trigger_server) != 0)
 		return -1;
 	return 0;
 }
@@ -994,7 +1102,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (shared_init(&sh, cfg.nclients, cfg.nevents * 2 + 8) != 0 ||
+	/* The soak keeps at most 4,096 orders per stream: more than any sale
+	 * it makes (a stream with more is not counted exact). */
+	if (shared_init(&sh, cfg.nclients, cfg.stampede > 0 ?
+	    (cfg.stampede < 4096 ? cfg.stampede : 4096) + 8 :
+	    cfg.nevents * 2 + 8) != 0 ||
 	    (tr = calloc((size_t)cfg.nevents, sizeof(*tr))) == NULL) {
 		fputs("sse_fanout: out of memory\n", stderr);
 		return 2;
@@ -1050,6 +1162,11 @@ main(int argc, char **argv)
 	if (cfg.stampede > 0) {
 		int not_zero, rc;
 
+		if (cfg.hold_ms > 0) {
+			printf("READY\n");
+			fflush(stdout);
+			usleep((useconds_t)cfg.hold_ms * 1000);
+		}
 		t0 = now_ns();
 		rc = stampede_run(&cfg, &sh);
 		deliver_s = (double)(now_ns() - t0) / 1e9;
@@ -1063,15 +1180,22 @@ main(int argc, char **argv)
 		for (int m = 0; m < cfg.nmem; m++)
 			mem_read(&cfg.mem[m], &cfg.mem[m].rss, &cfg.mem[m].pss);
 		ready = count_state(&sh, ST_READY);
+		soak_orders(&cfg, &sh, sh.soak[SOAK_201]);
 		printf("SOAK label=%s clients=%d ready=%d failed=%d dropped=%d "
 		    "purchases=%d created=%d sold_out=%d other=%d unanswered=%d "
-		    "at_zero=%d not_zero=%d stampede_s=%.1f settle_s=%.1f",
+		    "at_zero=%d not_zero=%d stampede_s=%.1f settle_s=%.1f "
+		    "max_version=%lld at_max_version=%d orders_streams=%d "
+		    "orders_exact=%d summary_streams=%d summary_exact=%d "
+		    "frames=%lld",
 		    cfg.label, cfg.nclients, ready,
 		    count_state(&sh, ST_FAILED) + count_state(&sh, ST_NEW),
 		    count_state(&sh, ST_DROPPED), cfg.stampede,
 		    sh.soak[SOAK_201], sh.soak[SOAK_409], sh.soak[SOAK_OTHER],
 		    sh.soak[SOAK_NONE], ready - not_zero, not_zero, deliver_s,
-		    connect_s);
+		    connect_s, (long long)soak_result.max_version,
+		    soak_result.at_max_version, soak_result.orders_streams,
+		    soak_result.orders_exact, soak_result.summary_streams,
+		    soak_result.summary_exact, soak_result.frames);
 		for (int m = 0; m < cfg.nmem; m++)
 			printf(" %s_rss_base_kb=%ld %s_rss_kb=%ld", cfg.mem[m].name,
 			    cfg.mem[m].rss_base, cfg.mem[m].name, cfg.mem[m].rss);

@@ -197,6 +197,50 @@ test_ring(void)
 	is_str(since(&r, 1, 2), "2", "a ring of 1 resumes after the one before");
 	is_str(since(&r, 0, 2), "snapshot", "but no further back");
 	ring_free(&r);
+
+	/* Superseded events leave gaps in the numbers sent. */
+	is_int(ring_init(&r, 4), LI_OK, "a ring of 4, with gaps");
+	push(&r, 2);
+	push(&r, 5);
+	push(&r, 9);
+	is_str(since(&r, 2, 10), "5,9", "after 2: 5 and 9");
+	is_str(since(&r, 3, 10), "5,9", "after a number never sent (3): what follows it");
+	is_str(since(&r, 9, 10), "none", "after the last held, 10 superseded: nothing");
+	is_str(since(&r, 11, 10), "snapshot", "ahead of the last sent: snapshot");
+	push(&r, 12);
+	push(&r, 14);                   /* 2 falls out */
+	is_int(r.floor, 2, "the floor is the number that fell out");
+	is_str(since(&r, 2, 14), "5,9,12,14", "after the floor: all it holds");
+	is_str(since(&r, 1, 14), "snapshot", "below it: snapshot");
+	ring_free(&r);
+
+	/* Orders: summary streams get the brief, or nothing. */
+	{
+		size_t len;
+		const char *f;
+
+		is_int(ring_init(&r, 4), LI_OK, "a ring of 4, with orders");
+		push(&r, 1);
+		is_int(ring_push_order(&r, 2, "order 2", 7, NULL, 0), LI_OK, "an order without brief");
+		is_int(ring_push_order(&r, 3, "order 3", 7, "orders 2-3", 10), LI_OK,
+		    "an order with the brief of its run");
+		f = ring_entry_frame(ring_at(&r, 0), 1, &len);
+		ok(f != NULL && len == 7 && memcmp(f, "frame 1", 7) == 0,
+		    "an item: the same frame for summary streams");
+		f = ring_entry_frame(ring_at(&r, 1), 0, &len);
+		ok(f != NULL && len == 7 && memcmp(f, "order 2", 7) == 0,
+		    "an order: its frame for streams of every order");
+		f = ring_entry_frame(ring_at(&r, 1), 1, &len);
+		ok(f == NULL && len == 0, "nothing for summary streams");
+		f = ring_entry_frame(ring_at(&r, 2), 1, &len);
+		ok(f != NULL && len == 10 && memcmp(f, "orders 2-3", 10) == 0,
+		    "the last of a run: the summary");
+		push(&r, 4);
+		push(&r, 5);
+		push(&r, 6);                /* the orders fall out, freed */
+		is_int(r.count, 4, "still 4");
+		ring_free(&r);
+	}
 }
 
 /* ------------------------------------------------------------ http_req */

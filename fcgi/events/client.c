@@ -268,6 +268,34 @@ start_stream(struct events *ev, struct client *c, const struct http_req *req)
 	c->grace = c->out_len - c->out_off;     /* what of it is left to send */
 }
 
+/*
+ * The query's orders parameter: "all" (the default) or "summary". Returns
+ * LI_OK, or LI_ERROR for another value. Other parameters are ignored.
+ */
+static int
+orders_param(const char *query, int *summary)
+{
+	const char *p = query;
+
+	*summary = 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "&");
+
+		if (n >= 7 && strncmp(p, "orders=", 7) == 0) {
+			if (n == 7 + 7 && strncmp(p + 7, "summary", 7) == 0)
+				*summary = 1;
+			else if (n == 7 + 3 && strncmp(p + 7, "all", 3) == 0)
+				*summary = 0;
+			else
+				return LI_ERROR;
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	return LI_OK;
+}
+
 static void
 on_request(struct events *ev, struct client *c, const struct http_req *req)
 {
@@ -279,6 +307,11 @@ on_request(struct events *ev, struct client *c, const struct http_req *req)
 	c->in = NULL;
 	c->in_len = 0;
 	if (strcmp(req->path, "/api/events") == 0 && is_get) {
+		if (orders_param(req->query, &c->orders_summary) != LI_OK) {
+			ev->metrics.bad_requests++;
+			client_problem(ev, c, 400, "Bad Request", "bad_request", "");
+			return;
+		}
 		start_stream(ev, c, req);
 	} else if (strcmp(req->path, "/api/events/metrics") == 0 && is_get) {
 		if ((text = events_metrics_text(ev, &len)) == NULL) {
@@ -411,14 +444,16 @@ clients_accept(struct events *ev)
 }
 
 void
-clients_broadcast(struct events *ev, const char *frame, size_t len,
-    size_t frames)
+clients_broadcast(struct events *ev, enum audience to, const char *frame,
+    size_t len, size_t frames)
 {
 	struct client *c, *next;
 
 	for (c = ev->clients; c != NULL; c = next) {
 		next = c->next;
-		if (c->state != CLIENT_STREAMING)
+		if (c->state != CLIENT_STREAMING ||
+		    (to == AUDIENCE_ORDERS && c->orders_summary) ||
+		    (to == AUDIENCE_SUMMARY && !c->orders_summary))
 			continue;
 		if (client_queue(ev, c, frame, len) != LI_OK)
 			client_close(ev, c);
@@ -452,7 +487,7 @@ clients_tick(struct events *ev)
 	}
 	if (now - ev->last_heartbeat_ms >= (long long)ev->cfg->heartbeat_seconds * 1000) {
 		ev->last_heartbeat_ms = now;
-		clients_broadcast(ev, ping, sizeof(ping) - 1, 1);
+		clients_broadcast(ev, AUDIENCE_ALL, ping, sizeof(ping) - 1, 1);
 	}
 }
 

@@ -5,7 +5,8 @@
  *   main.c     options, set-up, the epoll loop, signals, the timer
  *   listen.c   the LISTEN connection: non-blocking libpq in the loop
  *   changes.c  notifications and snapshot rows into the item state, as events
- *   stream.c   turning committed changes into numbered SSE frames
+ *   stream.c   turning committed changes into numbered SSE frames, sent
+ *              once per flush tick
  *   client.c   the clients: requests, streams, buffers, drops
  *
  * One process, one thread, one epoll loop, and no handler ever blocks:
@@ -38,6 +39,10 @@ struct events_config {
 	int request_seconds;         /* --request-timeout: to send a request */
 	int connect_timeout_seconds; /* --connect-timeout: per socket of an
 	                                attempt, unless the conninfo says */
+	int flush_ms;                /* --flush: ticks leave at most this
+	                                often; the longest an event waits */
+	long fanout_budget;          /* --fanout-budget: stream writes a second
+	                                the ticks may cost (0: no bound) */
 };
 
 /* What an epoll event points at: the first member of each watched thing. */
@@ -76,7 +81,35 @@ struct client {
 	                                resync's snapshot not yet sent: allowed
 	                                past --max-buffer */
 	long long since_ms;          /* when it connected */
+	int orders_summary;          /* ?orders=summary: one `orders` frame per
+	                                tick instead of every `order` */
 	struct client *prev, *next;
+};
+
+/* Who a broadcast is for: every stream, or those of one kind of orders. */
+enum audience {
+	AUDIENCE_ALL,
+	AUDIENCE_ORDERS,             /* streams that follow every order */
+	AUDIENCE_SUMMARY             /* ?orders=summary */
+};
+
+enum pending_kind {
+	PENDING_ITEM,                /* superseded by a newer one of its item */
+	PENDING_ORDER,               /* summarized for summary streams */
+	PENDING_RESET,               /* ends a run of orders */
+	PENDING_OTHER                /* anything else: sent as is */
+};
+
+/* An event published in the current flush tick, not yet sent (stream.c). */
+struct pending {
+	uint64_t seq;
+	enum pending_kind kind;
+	int superseded;              /* a newer item event of the tick has it */
+	char item_id[LI_ITEM_ID_MAX + 1];    /* PENDING_ITEM */
+	char *frame;                 /* the frame, owned */
+	size_t len;
+	char *data;                  /* PENDING_ORDER: the order's JSON, owned */
+	size_t data_len;
 };
 
 enum db_state {
@@ -125,8 +158,15 @@ struct events {
 	char run_id[24];             /* this run's prefix of every event id */
 	char *snapshot;              /* the snapshot frame, built on demand */
 	size_t snapshot_len;
-	char *batch;                 /* frames published, not yet broadcast */
-	size_t batch_len, batch_cap, batch_frames;
+	struct pending *pending;     /* this tick's events, oldest first */
+	size_t npending, pending_cap;
+	long long flush_due_ms;      /* when they must leave (npending > 0) */
+	long long last_flush_ms;     /* when the last tick left */
+	uint64_t sent_seq;           /* the last number sent or superseded */
+	char *batch;                 /* a tick's frames for streams following */
+	size_t batch_len, batch_cap; /* every order, built at its flush */
+	char *brief;                 /* and for summary streams */
+	size_t brief_len, brief_cap;
 
 	struct client *clients;      /* every connection */
 	struct client *dead;         /* closed in this batch, not yet freed */
@@ -150,7 +190,10 @@ int changes_load_snapshot(struct events *ev, const PGresult *res);
 /* stream.c */
 void stream_publish(struct events *ev, const char *name, const char *data,
     size_t len);
+/* Sends the tick's events, if any: at its end, or before a snapshot. */
 void stream_flush(struct events *ev);
+/* Milliseconds until the tick must be flushed; -1 when nothing waits. */
+int stream_flush_wait_ms(const struct events *ev);
 void stream_snapshot_loaded(struct events *ev);
 int stream_send_start(struct events *ev, struct client *c,
     const char *last_event_id);
@@ -158,8 +201,8 @@ int stream_send_start(struct events *ev, struct client *c,
 /* client.c */
 void clients_accept(struct events *ev);
 void client_on_event(struct events *ev, struct client *c, uint32_t epoll_events);
-void clients_broadcast(struct events *ev, const char *frame, size_t len,
-    size_t frames);
+void clients_broadcast(struct events *ev, enum audience to, const char *frame,
+    size_t len, size_t frames);
 void clients_tick(struct events *ev);
 void clients_close_all(struct events *ev);
 void clients_free_dead(struct events *ev);

@@ -1,7 +1,8 @@
 /*
  * http_request.c — parsing the head of an HTTP/1.x request.
  *
- * Only what the event daemon needs is kept (method, path, Last-Event-ID);
+ * Only what the event daemon needs is kept (method, path, query,
+ * Last-Event-ID);
  * everything else is checked for shape and skipped. Bytes outside visible
  * ASCII in the request line, a header line without a colon, an oversized
  * path or a head past its bound are refused, never truncated into something
@@ -75,6 +76,14 @@ parse_request_line(const char *s, size_t len, struct http_req *req)
 		return HTTP_REQ_BAD;
 	memcpy(req->path, sp1 + 1, plen);
 	req->path[plen] = '\0';
+	req->query[0] = '\0';
+	if (q != NULL) {
+		size_t qlen = (size_t)(sp2 - q - 1);
+		if (qlen >= sizeof(req->query))
+			return HTTP_REQ_BAD;
+		memcpy(req->query, q + 1, qlen);
+		req->query[qlen] = '\0';
+	}
 
 	if ((size_t)(end - sp2 - 1) != 8 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
 	    (sp2[8] != '0' && sp2[8] != '1'))

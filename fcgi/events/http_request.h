@@ -25,6 +25,7 @@ enum http_req_status {
 struct http_req {
 	char method[8];                          /* "GET", … */
 	char path[HTTP_REQ_PATH_MAX];            /* without the query */
+	char query[HTTP_REQ_PATH_MAX];           /* after '?', "" when none */
 	char last_event_id[HTTP_REQ_ID_MAX + 1]; /* "" when absent */
 	int has_last_event_id;
 	int http_minor;                          /* HTTP/1.<minor> */

@@ -223,7 +223,6 @@ drain_notifications(struct events *ev)
 		changes_on_notification(ev, n->extra);
 		PQfreemem(n);
 	}
-	stream_flush(ev);
 }
 
 /* Drives PQconnectPoll one step, and watches the socket it leaves. */

@@ -54,6 +54,11 @@ static const char usage[] =
 "  --max-clients N         connections beyond this get 503 (default 19000)\n"
 "  --ring N                recent events kept for Last-Event-ID (default 4096)\n"
 "  --request-timeout S     time a client has to send its request (default 10)\n"
+"  --flush MS              events are sent together, in ticks at most this often;\n"
+"                          an event waits at most this long (default 50)\n"
+"  --fanout-budget N       ticks further apart when the streams are many, so that\n"
+"                          they cost at most N writes a second; up to 250 ms\n"
+"                          (default 50000; 0: --flush whatever the streams)\n"
 "  --connect-timeout S     time each address has to let the daemon in before the\n"
 "                          attempt is abandoned and retried (default 5; the\n"
 "                          conninfo's connect_timeout wins when it has one)\n"
@@ -73,6 +78,8 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		{ "ring", required_argument, NULL, 'r' },
 		{ "request-timeout", required_argument, NULL, 't' },
 		{ "connect-timeout", required_argument, NULL, 'T' },
+		{ "flush", required_argument, NULL, 'F' },
+		{ "fanout-budget", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -90,6 +97,8 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 	cfg->ring_size = 4096;
 	cfg->request_seconds = 10;
 	cfg->connect_timeout_seconds = 5;
+	cfg->flush_ms = 50;
+	cfg->fanout_budget = 50000;
 	while ((c = getopt_long(argc, argv, "l:d:h", options, NULL)) != -1) {
 		n = 0;
 		switch (c) {
@@ -110,6 +119,8 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		case 'r': n = option_number(optarg, 1, 1000000); cfg->ring_size = (size_t)n; break;
 		case 't': n = cfg->request_seconds = (int)option_number(optarg, 1, 3600); break;
 		case 'T': n = cfg->connect_timeout_seconds = (int)option_number(optarg, 1, 3600); break;
+		case 'F': n = cfg->flush_ms = (int)option_number(optarg, 0, 1000); break;
+		case 'B': n = cfg->fanout_budget = option_number(optarg, 0, 100000000); break;
 		default: n = -1; break;
 		}
 		if (n < 0) {
@@ -299,7 +310,9 @@ run(struct events *ev)
 
 	events_db_tick(ev);
 	while (!ev->stopping) {
-		n = epoll_wait(ev->epfd, events, (int)LI_ARRAY_LEN(events), -1);
+		/* Wakes for the end of the flush tick when events wait. */
+		n = epoll_wait(ev->epfd, events, (int)LI_ARRAY_LEN(events),
+		    stream_flush_wait_ms(ev));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -331,6 +344,8 @@ run(struct events *ev)
 				break;
 			}
 		}
+		if (stream_flush_wait_ms(ev) == 0)
+			stream_flush(ev);
 		clients_free_dead(ev);
 		memory_give_back(ev);
 	}
@@ -354,6 +369,8 @@ main(int argc, char **argv)
 	    "kept for resuming", cfg.listen, cfg.heartbeat_seconds,
 	    cfg.max_clients, cfg.ring_size);
 	run(&ev);
+	stream_flush(&ev);
+	clients_free_dead(&ev);
 	log_info("stopping: closing %zu clients", ev.nclients);
 	clients_close_all(&ev);
 	events_db_close(&ev);
@@ -367,6 +384,8 @@ main(int argc, char **argv)
 	item_state_free(&ev.items);
 	free(ev.snapshot);
 	free(ev.batch);
+	free(ev.brief);
+	free(ev.pending);
 	log_info("stopped");
 	return EXIT_SUCCESS;
 }

@@ -28,8 +28,10 @@ ring_init(struct ring *r, size_t capacity)
 void
 ring_clear(struct ring *r, uint64_t next_seq)
 {
-	for (size_t k = 0; k < r->count; k++)
+	for (size_t k = 0; k < r->count; k++) {
 		free(r->entries[(r->head + k) % r->capacity].frame);
+		free(r->entries[(r->head + k) % r->capacity].brief);
+	}
 	r->count = 0;
 	r->head = 0;
 	/* Even a client that saw the last event before this may have missed
@@ -47,20 +49,26 @@ ring_free(struct ring *r)
 }
 
 int
-ring_push(struct ring *r, uint64_t seq, const char *frame, size_t len)
+ring_push_order(struct ring *r, uint64_t seq, const char *frame, size_t len,
+    const char *brief, size_t brief_len)
 {
 	struct ring_entry *e;
-	char *copy;
+	char *copy, *bcopy = NULL;
 
-	if ((copy = malloc(len)) == NULL) {
+	if ((copy = malloc(len)) == NULL ||
+	    (brief != NULL && (bcopy = malloc(brief_len)) == NULL)) {
+		free(copy);
 		ring_clear(r, seq + 1);
 		return LI_ERROR;
 	}
 	memcpy(copy, frame, len);
+	if (brief != NULL)
+		memcpy(bcopy, brief, brief_len);
 	if (r->count == r->capacity) {
 		e = &r->entries[r->head];
 		r->floor = e->seq;     /* resuming needs what came after it */
 		free(e->frame);
+		free(e->brief);
 		r->head = (r->head + 1) % r->capacity;
 		r->count--;
 	}
@@ -68,8 +76,31 @@ ring_push(struct ring *r, uint64_t seq, const char *frame, size_t len)
 	e->seq = seq;
 	e->frame = copy;
 	e->len = len;
+	e->order = 1;
+	e->brief = bcopy;
+	e->brief_len = brief != NULL ? brief_len : 0;
 	r->count++;
 	return LI_OK;
+}
+
+int
+ring_push(struct ring *r, uint64_t seq, const char *frame, size_t len)
+{
+	if (ring_push_order(r, seq, frame, len, NULL, 0) != LI_OK)
+		return LI_ERROR;
+	r->entries[(r->head + r->count - 1) % r->capacity].order = 0;
+	return LI_OK;
+}
+
+const char *
+ring_entry_frame(const struct ring_entry *e, int summary, size_t *len)
+{
+	if (summary && e->order) {
+		*len = e->brief_len;
+		return e->brief;
+	}
+	*len = e->len;
+	return e->frame;
 }
 
 long
@@ -80,13 +111,14 @@ ring_since(const struct ring *r, uint64_t seq, uint64_t last_seq, size_t *first)
 		return -1;
 	if (seq == last_seq)
 		return 0;
-	/* Entries are consecutive in seq once past the floor. */
+	/* The ring is complete past the floor, but its numbers may skip the
+	 * superseded events: nothing after seq held is nothing missed. */
 	for (size_t k = 0; k < r->count; k++)
 		if (r->entries[(r->head + k) % r->capacity].seq > seq) {
 			*first = k;
 			return (long)(r->count - k);
 		}
-	return -1;
+	return 0;
 }
 
 const struct ring_entry *

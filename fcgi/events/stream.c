@@ -1,13 +1,23 @@
 /*
- * stream.c — committed changes become numbered SSE frames.
+ * stream.c — committed changes become numbered SSE frames, sent in ticks.
+ *
+ * Why ticks: each write to a stream costs a system call here, a read and a
+ * write in nginx, and a read in the browser, and at 10,000 streams those,
+ * not the database, set the pace of a sale. So events leave in ticks, at
+ * most one per --flush ms, one write per stream (after a quiet spell the
+ * first event leaves at once, with what arrived beside it); an item
+ * event that a newer one of the same item follows in the tick is never
+ * sent (clients keep the highest version). Summary streams (?orders=summary)
+ * get one `orders` frame per run of orders instead of each order.
  *
  * Every item, order and reset event gets the next number of this run and
- * the id "<run>-<number>". The run part tells a reconnecting client's
- * Last-Event-ID from one this process never issued (an earlier run, another
+ * the id "<run>-<number>" as it arrives. The run part tells a reconnecting
+ * client's Last-Event-ID from one this process never issued (an earlier run, another
  * host): those get a snapshot, because nothing here can say what they
  * missed. Within a run, the ring answers "what came after n" until n falls
  * out of it, or while the frames after n would pass --max-buffer; after
- * that, a snapshot again.
+ * that, a snapshot again. Only frames sent enter the ring, under their
+ * numbers: a replay is what a live stream was sent, gaps included.
  */
 #include <config.h>
 
@@ -22,10 +32,89 @@
 
 static const char retry_frame[] = "retry: 2000\n\n";
 
+/* Events a tick may hold before it is sent early: bounds its memory and the
+ * scan for superseded items, whatever the rate. */
+#define STREAM_TICK_MAX 1024
+/* The orders a summary names: the newest of its tick. */
+#define STREAM_SUMMARY_ORDERS 5
+
+static void stream_resync(struct events *ev);
+
+/* Appends n bytes to a growing buffer. Returns LI_OK or LI_ERROR. */
+static int
+buf_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *b;
+
+		while (c < *len + n)
+			c *= 2;
+		if ((b = realloc(*buf, c)) == NULL)
+			return LI_ERROR;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	return LI_OK;
+}
+
+/* The id of an item event's data, {"id":"<id>",…} (changes.c): 1 if found. */
+static int
+item_id_of(const char *data, size_t len, char *id, size_t size)
+{
+	static const char head[] = "{\"id\":\"";
+	const char *p, *q, *end = data + len;
+
+	if (len < sizeof(head) - 1 || memcmp(data, head, sizeof(head) - 1) != 0)
+		return 0;
+	p = data + sizeof(head) - 1;
+	if ((q = memchr(p, '"', (size_t)(end - p))) == NULL ||
+	    (size_t)(q - p) >= size || q == p)
+		return 0;
+	memcpy(id, p, (size_t)(q - p));
+	id[q - p] = '\0';
+	return 1;
+}
+
+/* The longest a tick may wait: a person notices more. */
+#define STREAM_TICK_MAX_MS 250
+
+/*
+ * How far apart ticks leave: --flush, or longer when the streams are many,
+ * so that writing the ticks costs at most --fanout-budget writes a second
+ * (each a system call here and two in nginx, whose workers also carry
+ * the purchases), up to STREAM_TICK_MAX_MS: 2,000 streams keep 50 ms
+ * ticks, 10,000 get 200 ms. It slows the fall of the sale's pace with the
+ * audience; on two cores it does not stop it (doc/benchmarks.md).
+ */
+static long long
+stream_tick_ms(const struct events *ev)
+{
+	long long ms = ev->cfg->flush_ms, by_budget;
+
+	if (ev->cfg->fanout_budget > 0) {
+		by_budget = (long long)ev->nstreaming * 1000 / ev->cfg->fanout_budget;
+		if (by_budget > STREAM_TICK_MAX_MS)
+			by_budget = STREAM_TICK_MAX_MS;
+		if (by_budget > ms)
+			ms = by_budget;
+	}
+	return ms;
+}
+
+/*
+ * Numbers the event and holds it for the tick. Every event waits at most
+ * one tick (stream_tick_ms); what a tick gathered leaves in one write per
+ * stream. The tick is sent early when it is full, or before a
+ * resynchronization.
+ */
 void
 stream_publish(struct events *ev, const char *name, const char *data, size_t len)
 {
 	size_t size = len * 2 + 128, flen;
+	struct pending *p;
 	char id[48], *frame;
 
 	ev->seq++;
@@ -34,48 +123,285 @@ stream_publish(struct events *ev, const char *name, const char *data, size_t len
 	    (flen = sse_format_event(frame, size, id, name, data, len)) == 0) {
 		log_error("cannot frame event %" PRIu64 "; clients resynchronize", ev->seq);
 		free(frame);
+		stream_flush(ev);
 		ring_clear(&ev->ring, ev->seq + 1);
+		ev->sent_seq = ev->seq;
 		return;
 	}
-	if (ring_push(&ev->ring, ev->seq, frame, flen) != LI_OK)
-		log_error("out of memory for the replay ring; it starts again");
 	ev->metrics.events++;
-	/*
-	 * Held until stream_flush(): the events of one read from PostgreSQL (a
-	 * purchase's item and order) reach each client in one send. That halves
-	 * the sends of the daemon and the reads of nginx and every client
-	 * (make bench-fanout, 10,000 clients: the daemon's CPU per purchase
-	 * 51 -> 26 ms, nginx's 238 -> 172 ms, p99 delivery 342 -> 161 ms).
-	 */
-	if (ev->batch_len + flen > ev->batch_cap) {
-		size_t cap = ev->batch_cap ? ev->batch_cap : 4096;
-		char *b;
+	if (ev->npending == ev->pending_cap) {
+		size_t cap = ev->pending_cap ? ev->pending_cap * 2 : 64;
+		struct pending *b = realloc(ev->pending, cap * sizeof(*b));
 
-		while (cap < ev->batch_len + flen)
-			cap *= 2;
-		if ((b = realloc(ev->batch, cap)) == NULL) {
+		if (b == NULL) {
+			/* Out of memory: send what there is and start again. */
 			stream_flush(ev);
-			clients_broadcast(ev, frame, flen, 1);
+			ring_clear(&ev->ring, ev->seq + 1);
+			ev->sent_seq = ev->seq;
+			clients_broadcast(ev, AUDIENCE_ALL, frame, flen, 1);
 			free(frame);
 			return;
 		}
-		ev->batch = b;
-		ev->batch_cap = cap;
+		ev->pending = b;
+		ev->pending_cap = cap;
 	}
-	memcpy(ev->batch + ev->batch_len, frame, flen);
-	ev->batch_len += flen;
-	ev->batch_frames++;
-	free(frame);
+	if (ev->npending == 0) {
+		/* After a quiet spell the tick leaves at once (with whatever
+		 * else this turn of the loop reads): a lone sale waits for no
+		 * one. In a rush, ticks leave --flush apart. */
+		long long now = monotonic_ms();
+
+		ev->flush_due_ms = ev->last_flush_ms + stream_tick_ms(ev);
+		if (ev->flush_due_ms < now)
+			ev->flush_due_ms = now;
+	}
+	p = &ev->pending[ev->npending];
+	memset(p, 0, sizeof(*p));
+	p->seq = ev->seq;
+	p->frame = frame;
+	p->len = flen;
+	p->kind = PENDING_OTHER;
+	if (strcmp(name, "order") == 0) {
+		/* Its data, for the summary streams' `orders` frame. */
+		if ((p->data = malloc(len)) != NULL) {
+			memcpy(p->data, data, len);
+			p->data_len = len;
+			p->kind = PENDING_ORDER;
+		}
+	} else if (strcmp(name, "reset") == 0) {
+		p->kind = PENDING_RESET;
+	} else if (strcmp(name, "item") == 0 &&
+	    item_id_of(data, len, p->item_id, sizeof(p->item_id))) {
+		p->kind = PENDING_ITEM;
+		/* A client keeps an item's highest version: the older event of
+		 * the same item in this tick would change nothing it shows. */
+		for (size_t k = ev->npending; k-- > 0;)
+			if (ev->pending[k].kind == PENDING_ITEM &&
+			    !ev->pending[k].superseded &&
+			    strcmp(ev->pending[k].item_id, p->item_id) == 0) {
+				ev->pending[k].superseded = 1;
+				break;
+			}
+	}
+	ev->npending++;
+	if (ev->npending >= STREAM_TICK_MAX)
+		stream_flush(ev);
 }
 
+int
+stream_flush_wait_ms(const struct events *ev)
+{
+	long long left;
+
+	if (ev->npending == 0)
+		return -1;
+	left = ev->flush_due_ms - monotonic_ms();
+	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
+/* Units ordered per item in one summary. */
+struct units {
+	char id[LI_ITEM_ID_MAX + 1];
+	long long units;
+};
+
+/*
+ * An order's item and quantity, from its JSON as sql/render.sql writes it
+ * ({"id":…,"item_id":"…","quantity":n,…}: both before any free text, and a
+ * quote inside a string is escaped, so the first match is the field).
+ * Returns 1 when both were found.
+ */
+static int
+order_item_units(const char *data, size_t len, char *id, size_t size,
+    long long *units)
+{
+	static const char ikey[] = "\"item_id\":\"", qkey[] = ",\"quantity\":";
+	const char *end = data + len, *p, *q;
+	char *num_end;
+
+	if ((p = memmem(data, len, ikey, sizeof(ikey) - 1)) == NULL)
+		return 0;
+	p += sizeof(ikey) - 1;
+	if ((q = memchr(p, '"', (size_t)(end - p))) == NULL || q == p ||
+	    (size_t)(q - p) >= size)
+		return 0;
+	memcpy(id, p, (size_t)(q - p));
+	id[q - p] = '\0';
+	if ((p = memmem(q, (size_t)(end - q), qkey, sizeof(qkey) - 1)) == NULL)
+		return 0;
+	p += sizeof(qkey) - 1;
+	if (p >= end || *p < '0' || *p > '9')
+		return 0;
+	*units = strtoll(p, &num_end, 10);
+	return num_end < end;
+}
+
+/* Adds an order's units to its item's in u[*n] (room for cap). */
+static void
+units_add(struct units *u, size_t *n, size_t cap, const struct pending *o)
+{
+	char id[LI_ITEM_ID_MAX + 1];
+	long long units;
+	size_t k;
+
+	if (!order_item_units(o->data, o->data_len, id, sizeof(id), &units))
+		return;
+	for (k = 0; k < *n && strcmp(u[k].id, id) != 0; k++)
+		;
+	if (k == *n) {
+		if (k == cap)
+			return;
+		memcpy(u[k].id, id, sizeof(id));
+		u[k].units = 0;
+		(*n)++;
+	}
+	u[k].units += units;
+}
+
+/*
+ * The summary of the orders from ev->pending[from] to [last]: one `orders`
+ * frame under the id of the last, {"count":n,"units":{item:units,…},
+ * "orders":[the newest few]}: the units ordered per item let a page count
+ * what was sold, oversold included, without every order.
+ * Appended to the brief batch; its offset and length are returned for the
+ * ring. Returns LI_OK or LI_ERROR.
+ */
+static int
+append_summary(struct events *ev, size_t from, size_t last, size_t *off,
+    size_t *len)
+{
+	const struct pending *newest[STREAM_SUMMARY_ORDERS];
+	size_t count = 0, n = 0, nunits = 0, jlen = 0, jcap = 0, size, flen;
+	char head[LI_ITEM_ID_MAX + 48], id[48], *json = NULL, *frame = NULL;
+	struct units *u;
+	int rc = LI_ERROR;
+
+	/* At most one item per order. */
+	if ((u = malloc((last - from + 1) * sizeof(*u))) == NULL)
+		return LI_ERROR;
+	for (size_t k = last + 1; k-- > from;)
+		if (ev->pending[k].kind == PENDING_ORDER) {
+			if (n < STREAM_SUMMARY_ORDERS)
+				newest[n++] = &ev->pending[k];
+			count++;
+			units_add(u, &nunits, last - from + 1, &ev->pending[k]);
+		}
+	snprintf(head, sizeof(head), "{\"count\":%zu,\"units\":{", count);
+	if (buf_append(&json, &jlen, &jcap, head, strlen(head)) != LI_OK)
+		goto out;
+	for (size_t k = 0; k < nunits; k++) {
+		snprintf(head, sizeof(head), "%s\"%s\":%lld", k ? "," : "",
+		    u[k].id, u[k].units);
+		if (buf_append(&json, &jlen, &jcap, head, strlen(head)) != LI_OK)
+			goto out;
+	}
+	if (buf_append(&json, &jlen, &jcap, "},\"orders\":[", 12) != LI_OK)
+		goto out;
+	for (size_t k = n; k-- > 0;)     /* oldest of them first */
+		if ((k + 1 < n && buf_append(&json, &jlen, &jcap, ",", 1) != LI_OK) ||
+		    buf_append(&json, &jlen, &jcap, newest[k]->data,
+		    newest[k]->data_len) != LI_OK)
+			goto out;
+	if (buf_append(&json, &jlen, &jcap, "]}", 2) != LI_OK)
+		goto out;
+	snprintf(id, sizeof(id), "%s-%" PRIu64, ev->run_id, ev->pending[last].seq);
+	size = jlen + 128;
+	if ((frame = malloc(size)) == NULL ||
+	    (flen = sse_format_event(frame, size, id, "orders", json, jlen)) == 0)
+		goto out;
+	*off = ev->brief_len;
+	*len = flen;
+	rc = buf_append(&ev->brief, &ev->brief_len, &ev->brief_cap, frame, flen);
+out:
+	free(u);
+	free(json);
+	free(frame);
+	return rc;
+}
+
+/*
+ * Sends the tick: its frames, but for the superseded items, to every
+ * stream that follows every order, in one write each; the same with each
+ * run of orders (up to a reset or the tick's end) made one `orders` frame
+ * to the summary streams. The frames sent go to the ring under their own
+ * numbers, so a replay is what a live stream was sent.
+ */
 void
 stream_flush(struct events *ev)
 {
-	if (ev->batch_len == 0)
+	size_t nall = 0, nbrief = 0, run_from = 0, k;
+	int failed = 0;
+
+	if (ev->npending == 0)
 		return;
-	clients_broadcast(ev, ev->batch, ev->batch_len, ev->batch_frames);
-	ev->batch_len = 0;
-	ev->batch_frames = 0;
+	ev->last_flush_ms = monotonic_ms();
+	ev->batch_len = ev->brief_len = 0;
+	for (k = 0; k < ev->npending; k++) {
+		struct pending *p = &ev->pending[k];
+		int run_ends = 0;
+
+		if (p->superseded)
+			continue;
+		if (buf_append(&ev->batch, &ev->batch_len, &ev->batch_cap,
+		    p->frame, p->len) != LI_OK)
+			failed = 1;
+		nall++;
+		if (p->kind != PENDING_ORDER) {
+			if (p->kind == PENDING_RESET)
+				run_from = k + 1;    /* a reset ends a run */
+			if (buf_append(&ev->brief, &ev->brief_len, &ev->brief_cap,
+			    p->frame, p->len) != LI_OK)
+				failed = 1;
+			nbrief++;
+			if (ring_push(&ev->ring, p->seq, p->frame, p->len) != LI_OK)
+				log_error("out of memory for the replay ring; it starts again");
+			continue;
+		}
+		/* The last order of its run carries the run's summary. */
+		run_ends = 1;
+		for (size_t j = k + 1; j < ev->npending; j++) {
+			if (ev->pending[j].kind == PENDING_ORDER)
+				run_ends = 0;
+			if (ev->pending[j].kind == PENDING_RESET || !run_ends)
+				break;
+		}
+		if (run_ends) {
+			size_t off = 0, blen = 0;
+
+			if (append_summary(ev, run_from, k, &off, &blen) != LI_OK) {
+				failed = 1;
+				blen = 0;
+			}
+			nbrief++;
+			if (ring_push_order(&ev->ring, p->seq, p->frame, p->len,
+			    blen ? ev->brief + off : NULL, blen) != LI_OK)
+				log_error("out of memory for the replay ring; it starts again");
+			run_from = k + 1;
+		} else if (ring_push_order(&ev->ring, p->seq, p->frame, p->len,
+		    NULL, 0) != LI_OK)
+			log_error("out of memory for the replay ring; it starts again");
+	}
+	for (k = 0; k < ev->npending; k++) {
+		free(ev->pending[k].frame);
+		free(ev->pending[k].data);
+	}
+	ev->npending = 0;
+	ev->sent_seq = ev->seq;
+	if (failed) {
+		/* A frame a stream should have had cannot be sent: everyone
+		 * starts again from the state, and no one resumes across it. */
+		log_error("out of memory sending events; clients resynchronize");
+		ring_clear(&ev->ring, ev->seq + 1);
+		free(ev->snapshot);
+		ev->snapshot = NULL;
+		stream_resync(ev);
+		return;
+	}
+	if (nall > 0)
+		clients_broadcast(ev, AUDIENCE_ORDERS, ev->batch, ev->batch_len, nall);
+	if (nbrief > 0)
+		clients_broadcast(ev, AUDIENCE_SUMMARY, ev->brief, ev->brief_len,
+		    nbrief);
 }
 
 /* The snapshot frame of the current state, built once per change. */
@@ -105,19 +431,17 @@ snapshot_frame(struct events *ev, size_t *len)
 	return frame;
 }
 
-void
-stream_snapshot_loaded(struct events *ev)
+/*
+ * Sends every stream the snapshot of the current state, after the ring was
+ * cleared: what the daemon knows no longer follows from what was sent.
+ */
+static void
+stream_resync(struct events *ev)
 {
 	struct client *c;
 	const char *frame;
 	size_t len;
 
-	/* Changes may have been missed while the database was away: no one
-	 * may resume across this point, and everyone gets the new truth. */
-	stream_flush(ev);
-	ring_clear(&ev->ring, ev->seq + 1);
-	free(ev->snapshot);
-	ev->snapshot = NULL;
 	ev->metrics.snapshots++;
 	if ((frame = snapshot_frame(ev, &len)) == NULL) {
 		log_error("out of memory building the snapshot");
@@ -131,17 +455,31 @@ stream_snapshot_loaded(struct events *ev)
 	for (c = ev->clients; c != NULL; c = c->next)
 		if (c->state == CLIENT_STREAMING && c->grace < len)
 			c->grace = len;
-	clients_broadcast(ev, frame, len, 1);
+	clients_broadcast(ev, AUDIENCE_ALL, frame, len, 1);
 }
 
-/* The bytes of the n events from the ring's index first on. */
-static size_t
-replay_bytes(const struct ring *r, size_t first, long n)
+void
+stream_snapshot_loaded(struct events *ev)
 {
-	size_t total = 0;
+	/* Changes may have been missed while the database was away: no one
+	 * may resume across this point, and everyone gets the new truth. */
+	stream_flush(ev);
+	ring_clear(&ev->ring, ev->seq + 1);
+	free(ev->snapshot);
+	ev->snapshot = NULL;
+	stream_resync(ev);
+}
 
-	for (long k = 0; k < n; k++)
-		total += ring_at(r, first + (size_t)k)->len;
+/* The bytes a stream gets of the n events from the ring's index first on. */
+static size_t
+replay_bytes(const struct ring *r, size_t first, long n, int summary)
+{
+	size_t total = 0, len;
+
+	for (long k = 0; k < n; k++) {
+		(void)ring_entry_frame(ring_at(r, first + (size_t)k), summary, &len);
+		total += len;
+	}
 	return total;
 }
 
@@ -163,20 +501,30 @@ stream_send_start(struct events *ev, struct client *c, const char *last_event_id
 	if (client_queue(ev, c, retry_frame, sizeof(retry_frame) - 1) != LI_OK)
 		return LI_ERROR;
 	if (last_event_id != NULL && sse_parse_event_id(last_event_id, ev->run_id, &seq))
-		n = ring_since(&ev->ring, seq, ev->seq, &first);
-	if (n > 0 && replay_bytes(&ev->ring, first, n) > ev->cfg->max_buffer) {
+		n = ring_since(&ev->ring, seq, ev->sent_seq, &first);
+	if (n > 0 && replay_bytes(&ev->ring, first, n, c->orders_summary) >
+	    ev->cfg->max_buffer) {
 		/* More than a client may have unread: what it missed is told
 		 * more briefly by a snapshot, as when its gap is too old. */
 		ev->metrics.replays_refused++;
 		n = -1;
 	}
 	if (n >= 0) {
-		for (long k = 0; k < n; k++) {
-			const struct ring_entry *e = ring_at(&ev->ring, first + (size_t)k);
-			if (client_queue(ev, c, e->frame, e->len) != LI_OK)
-				return LI_ERROR;
+		/* In one write, as a tick is. */
+		char *buf = NULL;
+		size_t blen = 0, bcap = 0;
+		int rc = LI_OK;
+
+		for (long k = 0; k < n && rc == LI_OK; k++) {
+			const char *f = ring_entry_frame(ring_at(&ev->ring,
+			    first + (size_t)k), c->orders_summary, &len);
+			if (f != NULL)
+				rc = buf_append(&buf, &blen, &bcap, f, len);
 		}
-		return LI_OK;
+		if (rc == LI_OK && blen > 0)
+			rc = client_queue(ev, c, buf, blen);
+		free(buf);
+		return rc;
 	}
 	/* Before the first snapshot is read there is nothing true to send;
 	 * the client gets it with everyone when it is loaded. */

@@ -173,7 +173,8 @@ async function boot() {
       loadOrders();
     },
     item: (data) => shop.applyItem(data),
-    order: (data) => shop.addOrder(data),
+    // The newest orders by name, the rest counted (stream.js).
+    orders: (data) => feed.addUnlisted(shop.addSummary(data)),
     hold: (data) => shop.applyHold(data),
     // Stock numbers follow as item events; initial stocks may have changed.
     reset: () => {

@@ -1,4 +1,9 @@
 // feed.js — the live list of orders: who bought what, how, and when.
+//
+// In a stampede the stream names only the newest few orders of each tick
+// (?orders=summary): the list shows those, newest on top, at most
+// MAX_SHOWN, and a line above it counts the orders heard but not named, so
+// it stays readable however fast the sale goes.
 
 const MAX_SHOWN = 50;
 
@@ -14,6 +19,30 @@ export class Feed {
     this.list = list;
     this.empty = empty;
     this.shop = shop;
+    this.unlisted = 0;
+    this.more = document.createElement('p');
+    this.more.id = 'feed-more';
+    this.more.className = 'feed-more muted';
+    this.more.setAttribute('aria-live', 'off');
+    this.more.hidden = true;
+    this.more.dataset.count = '0';
+    list.before(this.more);
+  }
+
+  // Orders the stream counted but did not name.
+  addUnlisted(n) {
+    if (!(n > 0)) return;
+    this.unlisted += n;
+    this.showMore();
+    this.empty.hidden = true;
+  }
+
+  showMore() {
+    this.more.dataset.count = String(this.unlisted);
+    this.more.hidden = this.unlisted === 0;
+    this.more.textContent = this.unlisted === 0 ? '' :
+      `+ ${this.unlisted.toLocaleString('en')} more order${this.unlisted === 1 ? '' : 's'} ` +
+      'in the rush, not listed one by one';
   }
 
   entry(order) {
@@ -56,6 +85,8 @@ export class Feed {
   // Everything again, from what the shop knows (after a load or a reset).
   redraw() {
     const orders = this.shop.newest(MAX_SHOWN);
+    this.unlisted = 0;      // the shop's list is whole again
+    this.showMore();
     this.list.replaceChildren(...orders.map((o) => {
       const li = this.entry(o);
       li.classList.add('known');   // not news: no highlight

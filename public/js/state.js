@@ -9,15 +9,18 @@
 // Held: units in someone's active hold; neither for sale nor sold. Every
 // item event carries it with the quantity. initial = quantity + held + sold.
 //
-// Sold: counted from the orders themselves, not from initial - quantity - held,
-// because the naive strategy loses updates: ten buyers may all write
+// Sold: from the stock (initial - quantity - held), unless the orders add up
+// to more, because the naive strategy loses updates: ten buyers may all write
 // "0 left" and all get an order. Orders are keyed by id, so one seen twice
-// (from the stream and from a reload of the list) counts once.
+// (from the stream and from a reload of the list) counts once. The stream
+// names only the newest few orders of each tick; the units of the others
+// come with it per item (`orders` events) and are added up apart.
 
 export class Shop {
   constructor() {
     this.items = new Map();     // id -> { id, name, description, image_url, quantity, held, limit, initial, version }
     this.orders = new Map();    // order id -> order
+    this.unlisted = new Map();  // item id -> units of orders heard, not named
     this.loading = null;        // orders heard while the list is being fetched
     this.generation = 0;        // bumps on every reset: older fetches are void
     this.onChange = () => {};   // (itemId) => void; null itemId: everything
@@ -100,11 +103,30 @@ export class Shop {
     this.onOrder(order);
   }
 
+  // addSummary({count, units, orders}): a tick's orders from the stream:
+  // the newest few by name, the units of all of them per item. Returns how
+  // many orders it did not name.
+  addSummary(summary) {
+    const named = new Map();
+    const orders = Array.isArray(summary.orders) ? summary.orders : [];
+    for (const o of orders) named.set(o.item_id, (named.get(o.item_id) || 0) + o.quantity);
+    for (const [id, units] of Object.entries(summary.units || {})) {
+      const rest = units - (named.get(id) || 0);
+      if (rest > 0 && !this.loading) {
+        this.unlisted.set(id, (this.unlisted.get(id) || 0) + rest);
+        if (this.items.has(id)) this.onChange(id);
+      }
+    }
+    for (const o of orders) this.addOrder(o);
+    return Math.max(0, (summary.count || 0) - orders.length);
+  }
+
   // A reset committed: every order is gone, and nothing fetched before it
   // may bring one back.
   reset() {
     this.generation++;
     this.orders.clear();
+    this.unlisted.clear();
     if (this.loading) this.loading.clear();
     this.onReset();
     this.onChange(null);
@@ -123,6 +145,10 @@ export class Shop {
       if (generation !== this.generation || this.loading !== heard) return false;
       this.orders = new Map(list.map((o) => [o.id, o]));
       for (const [id, o] of heard) this.orders.set(id, o);
+      // The list has every order; units heard while it was read are left
+      // out (they may be in it): a count too low for a moment, never too
+      // high, and the stock's count covers it.
+      this.unlisted.clear();
       this.onChange(null);
       return true;
     } finally {
@@ -130,12 +156,12 @@ export class Shop {
     }
   }
 
-  // sold(itemId): units ordered. Under a safe strategy this equals
-  // initial - quantity - held; never less than that (an order event may
-  // trail its item event by a moment).
+  // sold(itemId): units sold. Under a safe strategy this is initial -
+  // quantity - held; more only when the orders add up to more (naive
+  // oversold).
   sold(itemId) {
     const it = this.items.get(itemId);
-    let sum = 0;
+    let sum = this.unlisted.get(itemId) || 0;
     for (const o of this.orders.values()) if (o.item_id === itemId) sum += o.quantity;
     return it ? Math.max(sum, it.initial - it.quantity - it.held) : sum;
   }
