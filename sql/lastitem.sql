@@ -7,6 +7,7 @@ BEGIN;
 \ir schema.sql
 \ir render.sql
 \ir strategies.sql
+\ir batched.sql
 \ir triggers.sql
 \ir demo.sql
 \ir roles.sql

@@ -39,6 +39,7 @@ GRANT EXECUTE ON FUNCTION
     lastitem.purchase_atomic(text, integer, text, text),
     lastitem.purchase_optimistic(text, integer, text, text),
     lastitem.purchase_naive(text, integer, text, text),
+    lastitem.purchase_batched(text, integer[], text[], text[]),
     lastitem.reset(integer),
     lastitem.items_json(),
     lastitem.item_json_by_id(text),

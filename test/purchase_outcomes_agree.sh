@@ -6,12 +6,13 @@
 # purchase that the pool would answer 503.
 . "$LI_SRCDIR/test/lib.sh"
 
-sql_file=$LI_SRCDIR/sql/strategies.sql
+# Every file that holds purchase functions.
+sql_files="$LI_SRCDIR/sql/strategies.sql $LI_SRCDIR/sql/batched.sql"
 c_file=$LI_SRCDIR/fcgi/api/purchase_outcome.h
 
 # SQL: `r.outcome := 'x'` and `ROW('x', …)::lastitem.purchase_outcome`.
-sql_outcomes=$( { grep -oE "outcome := '[a-z_]+'" "$sql_file" | grep -oE "'[a-z_]+'";
-                  grep -oE "ROW\('[a-z_]+'" "$sql_file" | grep -oE "'[a-z_]+'"; } |
+sql_outcomes=$( { grep -ohE "outcome := '[a-z_]+'" $sql_files | grep -oE "'[a-z_]+'";
+                  grep -oE "ROW\('[a-z_]+'" $sql_files | grep -oE "'[a-z_]+'"; } |
                 tr -d "'" | sort -u | tr '\n' ' ')
 # C: X(ID, "sql", "label", PROBLEM) rows whose SQL text is not NULL.
 c_outcomes=$(grep -oE 'X\([A-Z_]+, +"[a-z_]+"' "$c_file" | grep -oE '"[a-z_]+"' |
