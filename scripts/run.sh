@@ -45,6 +45,9 @@ POOL_ARGS=(--allow-unsafe)
 EVENTS_PER_ADDRESS=${EVENTS_PER_ADDRESS:-256}
 
 stack_init "$RUN_DIR"
+# The pool follows the event daemon's stream, to answer sold out without
+# the database (doc/design.md).
+POOL_ARGS+=(--events "$STACK_EVENTS_SOCK")
 pg_up
 pool_start "${POOL_ARGS[@]}"
 events_start

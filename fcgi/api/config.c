@@ -31,6 +31,10 @@ static const char usage[] =
 "  --threads N              request threads per worker, sharing its one\n"
 "                           connection; batched buyers wait there to be\n"
 "                           decided together (default 64, at most 1024)\n"
+"  --events ADDR            the event daemon (unix socket path or host:port):\n"
+"                           each worker follows its stream and answers a\n"
+"                           purchase it knows cannot fit 409 sold_out without\n"
+"                           the database (default: none, always ask)\n"
 "  --strategy NAME          default strategy: pessimistic (default), atomic,\n"
 "                           optimistic, batched, or naive (needs\n"
 "                           --allow-unsafe)\n"
@@ -121,12 +125,13 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 {
 	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
 	    OPT_VERSION, OPT_METRICS_LISTEN, OPT_LOCK_TIMEOUT,
-	    OPT_STATEMENT_TIMEOUT, OPT_THREADS };
+	    OPT_STATEMENT_TIMEOUT, OPT_THREADS, OPT_EVENTS };
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "strategy", required_argument, NULL, 's' },
 		{ "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
 		{ "admin-token-file", required_argument, NULL, OPT_TOKEN_FILE },
@@ -170,6 +175,9 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 				return LI_ERROR;
 			}
 			cfg->workers = (int)n;
+			break;
+		case OPT_EVENTS:
+			cfg->events = optarg;
 			break;
 		case OPT_THREADS:
 			if ((n = option_number(optarg, 1, API_THREADS_MAX)) < 0) {

@@ -27,6 +27,7 @@ struct api_config {
 	int threads;                   /* --threads: request threads per worker */
 	const char *listen;            /* --listen: unix path or host:port */
 	const char *metrics_listen;    /* --metrics-listen, or NULL: none */
+	const char *events;            /* --events: the event daemon, or NULL */
 	int backlog;                   /* --backlog */
 	enum strategy default_strategy;/* --strategy */
 	int allow_unsafe;              /* --allow-unsafe */

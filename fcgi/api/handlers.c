@@ -18,6 +18,7 @@
 #include "handlers.h"
 #include "common/li.h"
 #include "batch.h"
+#include "stock_view.h"
 #include "purchase.h"
 
 #define DETAIL_MAX 256
@@ -234,6 +235,19 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 		    "was started without --allow-unsafe", strategy_name(s));
 		response_problem(resp, purchase_outcome_problem(PURCHASE_FORBIDDEN),
 		    detail);
+		return;
+	}
+	/* Sold out by what the stream says: 409 without the database. Not with
+	 * a key: that key may have bought before, and then it replays. */
+	memset(&result, 0, sizeof(result));
+	if (req->idempotency_key == NULL && ctx->view != NULL &&
+	    stock_view_sold_out(ctx->view, rt->item_id, body.quantity,
+	    &result.quantity_left)) {
+		result.outcome = PURCHASE_SOLD_OUT;
+		metrics_purchase(ctx->metrics, (int)s, result.outcome);
+		if (ctx->metrics != NULL)
+			metrics_add(&ctx->metrics->sold_out_unasked, 1);
+		reply_purchase(&result, rt->item_id, body.quantity, resp);
 		return;
 	}
 	if (buy(ctx, s, rt->item_id, &body, req->idempotency_key,

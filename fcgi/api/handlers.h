@@ -16,10 +16,12 @@
  * scrape_only: this worker serves --metrics-listen, where every route but
  * metrics and health is a 404. */
 struct batch_conn;
+struct stock_view;
 
 struct handler_ctx {
 	const struct api_config *cfg;
 	struct batch_conn *conn;
+	struct stock_view *view;   /* what the stream says; NULL: no --events */
 	struct api_metrics *metrics;
 	int scrape_only;
 };

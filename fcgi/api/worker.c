@@ -50,6 +50,8 @@
 
 #include "worker.h"
 #include "batch.h"
+#include "follow.h"
+#include "stock_view.h"
 #include "db.h"
 #include "handlers.h"
 #include "common/li.h"
@@ -70,7 +72,18 @@ struct worker {
 	struct api_metrics *metrics;
 	int scrape_only;
 	struct batch_conn conn;      /* the one database connection */
+	struct stock_view view;      /* sold out or not, from --events */
 };
+
+/* The thread that keeps w->view current from the event daemon's stream. */
+static void *
+follow_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	follow_run(w->cfg->events, &w->view, w->stop_fd);
+	return NULL;
+}
 
 static void
 on_stop_signal(int sig)
@@ -202,6 +215,7 @@ request_thread(void *arg)
 	ctx.conn = &w->conn;
 	ctx.metrics = w->metrics;
 	ctx.scrape_only = w->scrape_only;
+	ctx.view = w->cfg->events != NULL && !w->scrape_only ? &w->view : NULL;
 	if (FCGX_InitRequest(&fr, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("cannot initialise a FastCGI request");
 		return NULL;
@@ -267,8 +281,8 @@ api_worker_run(const struct api_config *cfg, int listen_fd,
 	struct sigaction sa;
 	struct worker w;
 	struct db db;
-	pthread_t *tids;
-	int n, started;
+	pthread_t *tids, follower;
+	int n, started, following = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
@@ -309,10 +323,28 @@ api_worker_run(const struct api_config *cfg, int listen_fd,
 		db_close(&db);
 		return EXIT_FAILURE;
 	}
+	if (stock_view_init(&w.view) != LI_OK) {
+		log_error("cannot set up the stock view");
+		free(tids);
+		db_close(&db);
+		return EXIT_FAILURE;
+	}
+	if (cfg->events != NULL && !scrape_only) {
+		if (pthread_create(&follower, NULL, follow_thread, &w) == 0)
+			following = 1;
+		else
+			log_error("cannot start the stream follower: every "
+			    "purchase asks the database");
+	}
 	started = start_threads(&w, tids, n);
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
+	if (following) {
+		wake_all(&w);   /* no request thread may have started */
+		pthread_join(follower, NULL);
+	}
+	stock_view_destroy(&w.view);
 	batch_conn_destroy(&w.conn);
 	close(w.stop_fd);
 	db_close(&db);
