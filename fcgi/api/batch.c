@@ -12,10 +12,12 @@
  * at once; a stampede fills each batch with everyone who came during the
  * previous commit. No extra thread, no added latency.
  *
- * The connection is a lease: whoever sets busy uses it alone, a batched
- * combiner or a thread running any other statement (batch_conn_acquire),
+ * The connection is a lease, handed out first come, first served (a ticket
+ * lock): a thread running any other statement (batch_conn_acquire) takes a
+ * ticket, and so does the one thread that will decide the batched queue,
  * so the other strategies and endpoints work as they did, one call at a
- * time per worker.
+ * time per worker, in arrival order. At most one combiner waits for the
+ * lease at a time; buyers who come meanwhile join the queue it will take.
  *
  * A waiter's record lives on its own stack: the combiner reads everything
  * it needs from it before it marks it done, and never touches it after.
@@ -60,13 +62,29 @@ batch_conn_destroy(struct batch_conn *bc)
 	pthread_mutex_destroy(&bc->mu);
 }
 
+/* Waits for the lease; the caller holds mu. */
+static void
+wait_turn(struct batch_conn *bc)
+{
+	unsigned long ticket = bc->next_ticket++;
+
+	while (bc->serving != ticket)
+		pthread_cond_wait(&bc->cv, &bc->mu);
+}
+
+/* Passes the lease on; the caller holds mu. */
+static void
+pass_turn(struct batch_conn *bc)
+{
+	bc->serving++;
+	pthread_cond_broadcast(&bc->cv);
+}
+
 struct db *
 batch_conn_acquire(struct batch_conn *bc)
 {
 	pthread_mutex_lock(&bc->mu);
-	while (bc->busy)
-		pthread_cond_wait(&bc->cv, &bc->mu);
-	bc->busy = 1;
+	wait_turn(bc);
 	pthread_mutex_unlock(&bc->mu);
 	return bc->db;
 }
@@ -75,8 +93,7 @@ void
 batch_conn_release(struct batch_conn *bc)
 {
 	pthread_mutex_lock(&bc->mu);
-	bc->busy = 0;
-	pthread_cond_broadcast(&bc->cv);
+	pass_turn(bc);
 	pthread_mutex_unlock(&bc->mu);
 }
 
@@ -146,19 +163,21 @@ batch_purchase(struct batch_conn *bc, enum strategy s,
 		bc->head = &w;
 	bc->tail = &w;
 	while (!w.done) {
-		if (bc->busy) {
+		if (bc->combiner_queued) {
+			/* Someone will take us along: wait for our answer. */
 			pthread_cond_wait(&bc->cv, &bc->mu);
 			continue;
 		}
-		/* The connection is free: take everyone waiting with us. */
-		bc->busy = 1;
+		/* Queue for the connection, then take everyone waiting then. */
+		bc->combiner_queued = 1;
+		wait_turn(bc);
+		bc->combiner_queued = 0;
 		list = bc->head;
 		bc->head = bc->tail = NULL;
 		pthread_mutex_unlock(&bc->mu);
 		run_batches(bc, list);
 		pthread_mutex_lock(&bc->mu);
-		bc->busy = 0;
-		pthread_cond_broadcast(&bc->cv);
+		pass_turn(bc);
 	}
 	rc = w.rc;
 	pthread_mutex_unlock(&bc->mu);

@@ -17,11 +17,18 @@
 
 struct batch_wait;
 
+/*
+ * The connection is handed out in the order it was asked for (a ticket
+ * lock), so that under load no request waits longer than those that came
+ * after it: the order the listen backlog kept before there were threads.
+ */
 struct batch_conn {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;         /* signalled when busy drops or answers land */
-	int busy;                  /* one thread is using db */
-	struct db *db;             /* used only by the thread that set busy */
+	pthread_cond_t cv;         /* signalled when serving moves or answers land */
+	unsigned long next_ticket; /* the next one to hand out */
+	unsigned long serving;     /* the ticket that may use db now */
+	int combiner_queued;       /* a thread holds a ticket to decide the queue */
+	struct db *db;             /* used only by the holder of ticket serving */
 	struct batch_wait *head;   /* batched purchases waiting, in arrival order */
 	struct batch_wait *tail;
 };
