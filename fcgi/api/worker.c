@@ -16,9 +16,12 @@
  * that arrives mid-request therefore waits until the answer is written, and
  * one that arrives between requests wakes the wait at once; there is no
  * moment where it could be missed and leave the worker asleep in accept().
- * The kernel hands a process's signal to one thread only, so the thread
- * that sees it writes the worker's stop eventfd, which every other waiting
- * thread polls too; a thread busy with a request sees it when done.
+ * Only one thread of a worker waits in ppoll() at a time (accept_mu; the
+ * others wait for that mutex), so a connection wakes one thread per worker,
+ * not all of them. That thread is the one the kernel hands the stop signal
+ * to; it writes the worker's stop eventfd and lets go of the mutex, and each
+ * thread that takes the mutex after it sees the stop and leaves; a thread
+ * busy with a request sees it when done.
  * One catch: when ppoll() finds the socket ready it returns success and
  * blocks the signals again without delivering the pending one, so a worker
  * with a queue in front of it would never see it. Hence stop_pending(),
@@ -69,6 +72,7 @@ struct worker {
 	int listen_fd;
 	int stop_fd;                 /* eventfd: readable once stopping */
 	sigset_t wait_mask;          /* the mask inside ppoll() */
+	pthread_mutex_t accept_mu;   /* held by the one thread waiting to accept */
 	struct api_metrics *metrics;
 	int scrape_only;
 	struct batch_conn conn;      /* the one database connection */
@@ -202,11 +206,46 @@ wake_all(struct worker *w)
 		log_warn("cannot wake the request threads: %s", strerror(errno));
 }
 
+/*
+ * Waits for the next connection and accepts it; the caller holds
+ * accept_mu. Returns 1 with a request in fr, 0 to try again, -1 to stop.
+ */
+static int
+accept_next(struct worker *w, FCGX_Request *fr)
+{
+	struct pollfd pfd[2];
+	int rc;
+
+	if (stop_pending())
+		return -1;
+	pfd[0].fd = w->listen_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = w->stop_fd;
+	pfd[1].events = POLLIN;
+	pfd[0].revents = pfd[1].revents = 0;
+	if (ppoll(pfd, 2, NULL, &w->wait_mask) < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_error("poll on the listening socket: %s", strerror(errno));
+		return -1;
+	}
+	if (stop_pending() || pfd[1].revents != 0)
+		return -1;
+	rc = FCGX_Accept_r(fr);
+	if (rc < 0) {
+		/* Another worker took it, or the peer gave up: wait again. */
+		if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
+		    rc != -ECONNABORTED)
+			log_warn("accept failed: %s", strerror(-rc));
+		return 0;
+	}
+	return 1;
+}
+
 static void *
 request_thread(void *arg)
 {
 	struct worker *w = arg;
-	struct pollfd pfd[2];
 	struct handler_ctx ctx;
 	FCGX_Request fr;
 	int rc;
@@ -220,28 +259,17 @@ request_thread(void *arg)
 		log_error("cannot initialise a FastCGI request");
 		return NULL;
 	}
-	while (!stop_pending()) {
-		pfd[0].fd = w->listen_fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = w->stop_fd;
-		pfd[1].events = POLLIN;
-		pfd[0].revents = pfd[1].revents = 0;
-		if (ppoll(pfd, 2, NULL, &w->wait_mask) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("poll on the listening socket: %s", strerror(errno));
+	for (;;) {
+		/* One thread of the worker waits for a connection at a time:
+		 * every thread in poll() would wake for each one, and all but
+		 * one find nothing to accept (the thundering herd). */
+		pthread_mutex_lock(&w->accept_mu);
+		rc = accept_next(w, &fr);
+		pthread_mutex_unlock(&w->accept_mu);
+		if (rc < 0)
 			break;
-		}
-		if (stop_pending() || pfd[1].revents != 0)
-			break;
-		rc = FCGX_Accept_r(&fr);
-		if (rc < 0) {
-			/* Another thread took it, or the peer gave up: wait again. */
-			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
-			    rc != -ECONNABORTED)
-				log_warn("accept failed: %s", strerror(-rc));
+		if (rc == 0)
 			continue;
-		}
 		serve(&fr, &ctx);
 		FCGX_Finish_r(&fr);
 	}
@@ -317,6 +345,7 @@ api_worker_run(const struct api_config *cfg, int listen_fd,
 	n = scrape_only ? 1 : cfg->threads;
 	tids = calloc((size_t)n, sizeof(*tids));
 	if (tids == NULL || (w.stop_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+	    pthread_mutex_init(&w.accept_mu, NULL) != 0 ||
 	    batch_conn_init(&w.conn, &db) != LI_OK) {
 		log_error("cannot set up the worker's threads");
 		free(tids);
@@ -346,6 +375,7 @@ api_worker_run(const struct api_config *cfg, int listen_fd,
 	}
 	stock_view_destroy(&w.view);
 	batch_conn_destroy(&w.conn);
+	pthread_mutex_destroy(&w.accept_mu);
 	close(w.stop_fd);
 	db_close(&db);
 	return started > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
