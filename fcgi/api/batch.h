@@ -16,20 +16,22 @@
 #define BATCH_MAX 256
 
 struct batch_wait;
+struct lease_wait;
 
 /*
- * The connection is handed out in the order it was asked for (a ticket
- * lock), so that under load no request waits longer than those that came
- * after it: the order the listen backlog kept before there were threads.
+ * The connection is handed out in the order it was asked for, each waiter
+ * woken alone on a condition of its own: under load no request waits longer
+ * than those that came after it (the order the listen backlog kept before
+ * there were threads), and handing it on wakes one thread, not all.
  */
 struct batch_conn {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;         /* signalled when serving moves or answers land */
-	unsigned long next_ticket; /* the next one to hand out */
-	unsigned long serving;     /* the ticket that may use db now */
-	int combiner_queued;       /* a thread holds a ticket to decide the queue */
-	struct db *db;             /* used only by the holder of ticket serving */
-	struct batch_wait *head;   /* batched purchases waiting, in arrival order */
+	int busy;                    /* someone holds the connection */
+	struct lease_wait *first;    /* who waits for it, in order */
+	struct lease_wait *last;
+	int combiner_queued;         /* a thread waits for it to decide the queue */
+	struct db *db;               /* used only by whoever holds it */
+	struct batch_wait *head;     /* batched purchases waiting, in arrival order */
 	struct batch_wait *tail;
 };
 
