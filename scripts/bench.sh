@@ -862,19 +862,21 @@ draw_figure() {
         echo "\"sold out, pool\" $SOLD_RATE"
     } >"$OUT/fig-soldout.dat"
     cat >"$gp" <<GP
-set terminal svg size 1000,440 dynamic font 'sans,11' background '#ffffff'
+set terminal svg size 1000,520 dynamic noenhanced font 'sans,11' background '#ffffff'
 set output '$OUT/bench.svg'
 set multiplot layout 1,2 title "make bench, $(date -u '+%Y-%m-%d'), $NPROC cores, pool of $WORKERS workers, fsync and synchronous_commit on"
 set grid
-set key top left font ',9'
+set key below font ',9' maxrows 4
 set logscale x 2
 set xlabel 'connections'
 set ylabel 'purchases/s of one hot item'
+set title 'one hot item: each strategy end to end, beside its SQL alone'
 set yrange [0:*]
 plot $plots
 unset logscale x
 set xlabel ''
 set ylabel 'answers/s at 256 connections'
+set title 'sold out, beside the FastCGI ceiling'
 set style fill solid 0.6
 set boxwidth 0.6
 set key off
