@@ -90,9 +90,14 @@ if [ -z "$ADMIN_TOKEN_FILE" ] && [ -n "$admin_token" ]; then
     ADMIN_TOKEN_FILE=$RUN_TOKEN_FILE
 fi
 admin_token=
-POOL_ARGS=(--allow-unsafe)
+# batched by default: the fastest safe strategy in make bench
+# (doc/benchmarks.md); the page and each request may pick another.
+POOL_ARGS=(--allow-unsafe --strategy batched)
 [ -z "$ADMIN_TOKEN_FILE" ] || POOL_ARGS+=(--admin-token-file "$ADMIN_TOKEN_FILE")
 
+# The pool follows the event daemon's stream, to answer sold out without
+# the database (doc/design.md).
+POOL_ARGS+=(--events "$STACK_EVENTS_SOCK")
 pg_up
 pool_start "${POOL_ARGS[@]}"
 events_start
@@ -136,6 +141,7 @@ cat <<BANNER
   metrics:         curl $STACK_METRICS_URL/api/metrics   and $STACK_METRICS_URL/api/events/metrics
                    (not on the public door; METRICS_HOST, METRICS_PORT)
   stampede:        $stampede        (from $LI_SRCDIR)
+  strategy:        batched by default (the page offers every one)
   naive strategy:  ALLOWED (--allow-unsafe): it oversells, on purpose, to show the bug
   reset:           $reset_note
   database:        $([ -n "$STACK_PG_EXTERNAL" ] && echo "yours (DATABASE_URL / PG*)" || echo "private, in $RUN_DIR/pg")

@@ -88,7 +88,10 @@ BEGIN
     IF r.outcome IS NOT NULL THEN
         RETURN r;
     END IF;
-    IF p_strategy = 'pessimistic' THEN
+    -- batched decides many purchases in one commit (batched.sql); a hold is
+    -- one request that moves stock to held, so it is made as pessimistic
+    -- makes it, and recorded as batched, whose confirm becomes its order.
+    IF p_strategy IN ('pessimistic', 'batched') THEN
         SELECT * INTO seen FROM lastitem.items WHERE id = p_item_id FOR UPDATE;
         IF seen.quantity >= p_quantity THEN
             UPDATE lastitem.items

@@ -23,6 +23,7 @@ END $$;
 \ir strategies.sql
 \ir holds.sql
 \ir items_admin.sql
+\ir batched.sql
 \ir triggers.sql
 \ir demo.sql
 \ir roles.sql

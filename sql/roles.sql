@@ -39,6 +39,7 @@ GRANT EXECUTE ON FUNCTION
     lastitem.purchase_atomic(text, integer, text, text),
     lastitem.purchase_optimistic(text, integer, text, text),
     lastitem.purchase_naive(text, integer, text, text),
+    lastitem.purchase_batched(text, integer[], text[], text[]),
     lastitem.reset(integer),
     lastitem.hold_create(text, integer, text, text, integer, text),
     lastitem.hold_confirm(bigint, text),

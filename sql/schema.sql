@@ -33,8 +33,10 @@ CREATE TABLE IF NOT EXISTS lastitem.orders (
     quantity        integer     NOT NULL CHECK (quantity BETWEEN 1 AND 100),
     buyer           text        NOT NULL,
     strategy        text        NOT NULL
+                                CONSTRAINT orders_strategy_check
                                 CHECK (strategy IN ('pessimistic', 'atomic',
-                                                    'optimistic', 'naive')),
+                                                    'optimistic', 'naive',
+                                                    'batched')),
     -- NULL when the client sent no Idempotency-Key. Unique per buyer, by the
     -- index below, not by itself.
     idempotency_key text,
@@ -50,6 +52,11 @@ CREATE TABLE IF NOT EXISTS lastitem.orders (
 ALTER TABLE lastitem.orders DROP CONSTRAINT IF EXISTS orders_idempotency_key_key;
 CREATE UNIQUE INDEX IF NOT EXISTS orders_buyer_idempotency_key_idx
     ON lastitem.orders (buyer, idempotency_key);
+
+-- Schemas before batched (sql/batched.sql) allowed four strategies.
+ALTER TABLE lastitem.orders DROP CONSTRAINT IF EXISTS orders_strategy_check;
+ALTER TABLE lastitem.orders ADD CONSTRAINT orders_strategy_check
+    CHECK (strategy IN ('pessimistic', 'atomic', 'optimistic', 'naive', 'batched'));
 
 -- GET /api/orders?item_id=… reads the newest orders of one item
 -- (orders_json in render.sql), and nothing else: an item's orders by -id, so
@@ -85,7 +92,8 @@ CREATE TABLE IF NOT EXISTS lastitem.holds (
     buyer           text        NOT NULL,
     strategy        text        NOT NULL
                                 CHECK (strategy IN ('pessimistic', 'atomic',
-                                                    'optimistic', 'naive')),
+                                                    'optimistic', 'naive',
+                                                    'batched')),
     status          text        NOT NULL DEFAULT 'active'
                                 CHECK (status IN ('active', 'confirmed',
                                                   'released', 'expired')),
@@ -95,6 +103,10 @@ CREATE TABLE IF NOT EXISTS lastitem.holds (
     created_at      timestamptz NOT NULL DEFAULT now(),
     ended_at        timestamptz
 );
+-- Holds made before batched existed allowed four strategies.
+ALTER TABLE lastitem.holds DROP CONSTRAINT IF EXISTS holds_strategy_check;
+ALTER TABLE lastitem.holds ADD CONSTRAINT holds_strategy_check
+    CHECK (strategy IN ('pessimistic', 'atomic', 'optimistic', 'naive', 'batched'));
 -- A hold's Idempotency-Key is its buyer's own, as a purchase's is; the two
 -- are separate key spaces.
 CREATE UNIQUE INDEX IF NOT EXISTS holds_buyer_idempotency_key_idx

@@ -35,7 +35,7 @@ is "$(body_json .id)/$(body_json .quantity)/$(body_json .version)" "charizard-1s
 # ---- config and health
 http GET /api/config
 is "$HTTP_STATUS" 200 "GET /api/config"
-is "$(body_json '.strategies | join(",")')" "pessimistic,atomic,optimistic" "safe strategies only"
+is "$(body_json '.strategies | join(",")')" "pessimistic,atomic,optimistic,batched" "safe strategies only"
 is "$(body_json .default_strategy)" pessimistic "default strategy"
 is "$(body_json .unsafe_allowed)" false "naive not allowed"
 is "$(body_json .reset_requires_token)" true "reset needs the token"

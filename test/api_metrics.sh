@@ -19,7 +19,10 @@
 . "$LI_SRCDIR/test/lib.sh"
 
 WORKERS=3
-test_stack_up --workers "$WORKERS"
+# One request thread per worker: "every worker blocked" below needs each
+# blocked purchase to land in a worker of its own, which threads that all
+# accept (and then wait for their worker's one connection) do not promise.
+test_stack_up --workers "$WORKERS" --threads 1
 METRICS=$TEST_DIR/metrics
 
 # scrape: fetches the metrics into $METRICS.

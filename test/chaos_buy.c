@@ -8,7 +8,7 @@
  * PER_SECOND (0: no limit) a second, so that a fault schedule running beside
  * it finds purchases in flight from start to end. Purchase i buys ITEM number
  * hash(i) % count, quantity 1 (every fourth one 2; -q: always QUANTITY), with the strategies
- * pessimistic, atomic and optimistic in turn, as buyer PREFIX-i with the
+ * pessimistic, atomic, optimistic and batched in turn, as buyer PREFIX-i with the
  * Idempotency-Key PREFIX-i. For each it prints one line, tab-separated:
  *
  *   SEQ ITEM STRATEGY QUANTITY BUYER KEY STATUS ORDER_ID CODE
@@ -42,7 +42,9 @@
 #define REQUEST_MAX 1024
 #define TIMEOUT_MS 60000
 
-static const char *const strategies[] = { "pessimistic", "atomic", "optimistic" };
+static const char *const strategies[] = { "pessimistic", "atomic", "optimistic",
+    "batched" };
+#define STRATEGIES (sizeof(strategies) / sizeof(strategies[0]))
 
 struct slot {
 	int fd;                 /* -1: free */
@@ -105,7 +107,7 @@ start(const struct run *run, struct slot *s, long seq)
 
 	n = snprintf(body, sizeof(body),
 	    "{\"buyer\":\"%s-%ld\",\"strategy\":\"%s\",\"quantity\":%d}",
-	    run->prefix, seq, strategies[seq % 3], quantity_of(run, seq));
+	    run->prefix, seq, strategies[seq % STRATEGIES], quantity_of(run, seq));
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -1;
 	n = snprintf(s->req, sizeof(s->req),
@@ -158,7 +160,7 @@ finish(const struct run *run, struct slot *s)
 		}
 	}
 	printf("%ld\t%s\t%s\t%d\t%s-%ld\t%s-%ld\t%d\t%lld\t%s\n", s->seq,
-	    item_of(run, s->seq), strategies[s->seq % 3], quantity_of(run, s->seq),
+	    item_of(run, s->seq), strategies[s->seq % STRATEGIES], quantity_of(run, s->seq),
 	    run->prefix, s->seq, run->prefix, s->seq, status, order_id, code);
 	if (s->fd >= 0)
 		close(s->fd);

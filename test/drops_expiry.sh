@@ -63,7 +63,7 @@ is "$HTTP_STATUS/$(body_json .code)" "410/hold_expired" "confirming it now: 410 
 http DELETE "/api/holds/$hold" -H 'Content-Type: application/json' --data-binary '{"buyer":"ana"}'
 is "$HTTP_STATUS/$(body_json .code)" "410/hold_expired" "releasing it now: 410 too"
 
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     # 10 holds on a stock of 10, due in 0.3 s, while buyers keep coming.
     post_json /api/reset '{"quantity":10}'
     post_many 10 /api/items/exp/holds "{\"buyer\":\"holder-@N@\",\"strategy\":\"$s\"}"
@@ -84,7 +84,7 @@ for s in pessimistic atomic optimistic; do
 done
 
 # Confirms racing the expiry, 30 at a time.
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     post_json /api/reset '{"quantity":30}'
     post_many 30 /api/items/exp/holds "{\"buyer\":\"racer\",\"strategy\":\"$s\"}"
     first=$(stack_sql "SELECT min(id) FROM lastitem.holds")

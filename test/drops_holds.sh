@@ -93,7 +93,7 @@ is "$(stack_sql "SELECT count(*) FROM lastitem.holds WHERE buyer = 'eve'")" 1 "o
 check_invariant "after the key"
 
 # The stampede: 200 buyers hold at once on a stock of 5.
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     post_json /api/reset '{"quantity":5}'
     post_many 200 /api/items/drop/holds "{\"buyer\":\"$s-@N@\",\"strategy\":\"$s\"}"
     is "$(many_count 201)" 5 "$s: 200 holds at once on 5: exactly 5 answered 201"

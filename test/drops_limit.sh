@@ -25,7 +25,7 @@ owns() {  # owns BUYER: units in orders and active holds of item "limited"
 post_json /api/items '{"id":"limited","name":"Limited","quantity":1000,"max_per_buyer":2}'
 is "$HTTP_STATUS/$(body_json .max_per_buyer)" "201/2" "an item with max_per_buyer 2"
 
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     post_json /api/reset ''
     post_many 200 /api/items/limited/purchase "{\"buyer\":\"ana\",\"strategy\":\"$s\"}"
     is "$(many_count 201)" 2 "$s: 200 purchases at once by one buyer: exactly 2 answered 201"

@@ -21,8 +21,8 @@ http GET /api/config
 is "$HTTP_STATUS" 200 "GET /api/config answers 200"
 is "$(body_json '.strategies | index("naive") // "absent"')" absent \
     "its strategies do not list naive"
-is "$(body_json '.strategies | sort | join(",")')" atomic,optimistic,pessimistic \
-    "they list the three safe ones"
+is "$(body_json '.strategies | sort | join(",")')" atomic,batched,optimistic,pessimistic \
+    "they list the four safe ones"
 is "$(body_json .unsafe_allowed)" false "unsafe_allowed is false"
 
 # ------------------------------------------------------------ a stampede

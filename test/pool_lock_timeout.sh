@@ -84,7 +84,7 @@ given_up() {
 # ---- the default lock timeout
 hold_lock
 snapshot=$(db_snapshot)
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     buy "$s" "key-$s"
     given_up "$s" "lock timeout"
     [ "$ELAPSED_MS" -ge 1500 ]
@@ -101,15 +101,15 @@ is "$HTTP_STATUS" 201 "the worker goes on serving: a purchase of another item"
 release_lock
 ok $? "the lock is released"
 before=$(stack_sql "SELECT quantity FROM lastitem.items WHERE id = '$ITEM'")
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     buy "$s" "key-$s"
     is "$HTTP_STATUS/$(header Idempotent-Replayed)" 201/ \
         "$s: after the release the purchase with the same key buys"
 done
-is "$(stack_sql "SELECT quantity FROM lastitem.items WHERE id = '$ITEM'")" $((before - 3)) \
-    "… three taken"
-is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer = 'waiter'")" 3 \
-    "… three orders, none from the purchases given up"
+is "$(stack_sql "SELECT quantity FROM lastitem.items WHERE id = '$ITEM'")" $((before - 4)) \
+    "… four taken"
+is "$(stack_sql "SELECT count(*) FROM lastitem.orders WHERE buyer = 'waiter'")" 4 \
+    "… four orders, none from the purchases given up"
 
 # ---- the statement timeout, when it comes first
 pool_stop

@@ -50,7 +50,7 @@ is "$HTTP_STATUS/$(body_json .order.id)/$(body_json .order.strategy)" "201/$firs
     "a retry under another strategy gets the original order"
 
 # ---- 20 concurrent requests with one key buy once, for each safe strategy
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     before=$(stock launch-hoodie)
     cfg=$TEST_DIR/same-key-$s
     : >"$cfg"

@@ -58,7 +58,7 @@ CFG
 post_json /api/reset '{"quantity":1000}'
 is "$HTTP_STATUS" 200 "reset: every item has 1000"
 
-for s in pessimistic atomic optimistic naive; do
+for s in pessimistic atomic optimistic batched naive; do
     ITEM=launch-hoodie
     [ "$s" = naive ] && ITEM=golden-ticket
     key=k1-$s

@@ -8,7 +8,7 @@
 . "$LI_SRCDIR/test/lib.sh"
 
 sql_files=("$LI_SRCDIR/sql/strategies.sql" "$LI_SRCDIR/sql/holds.sql"
-           "$LI_SRCDIR/sql/items_admin.sql")
+           "$LI_SRCDIR/sql/items_admin.sql" "$LI_SRCDIR/sql/batched.sql")
 c_file=$LI_SRCDIR/fcgi/api/purchase_outcome.h
 
 # SQL: `r.outcome := 'x'` and `ROW('x', …)::lastitem.purchase_outcome`.

@@ -43,7 +43,7 @@ stampede_sells() {
     is "$(invariant launch-hoodie)" ok "$s: the invariant holds"
 }
 
-for s in pessimistic atomic optimistic; do
+for s in pessimistic atomic optimistic batched; do
     # ------------------------------------------------ at the edge of the stock
     reset_to 5
     buy golden-ticket 3 "$s"

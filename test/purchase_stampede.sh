@@ -6,7 +6,7 @@
 test_stack_up --workers 4
 
 for stock in 1 50; do
-    for s in pessimistic atomic optimistic; do
+    for s in pessimistic atomic optimistic batched; do
         post_json /api/reset "{\"quantity\":$stock}"
         is "$HTTP_STATUS" 200 "$s, stock $stock: reset"
         out=$TEST_DIR/stampede-$s-$stock

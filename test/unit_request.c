@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "common/li.h"
 #include "api/problem.h"
 #include "api/request.h"
@@ -476,6 +478,34 @@ test_problem_and_response(void)
 	is_str(json, "{\"type\":\"about:blank\",\"title\":\"Sold out\","
 	    "\"status\":409,\"code\":\"sold_out\","
 	    "\"detail\":\"a \\\"quoted\\\" </detail>\"}", "problem+json body");
+	free(json);
+	/* Written by hand, the body must be what json-c would have written. */
+	{
+		static const char *const details[] = {
+			"plain", "tab\there", "nl\nand\rcr", "ctl\x01\x1f\x7f",
+			"back\\slash /slash", "caf\xc3\xa9 \xe2\x82\xac", "",
+		};
+
+		for (size_t i = 0; i < LI_ARRAY_LEN(details); i++) {
+			struct json_object *o = json_object_new_object();
+			const char *want;
+
+			json_object_object_add(o, "type", json_object_new_string("about:blank"));
+			json_object_object_add(o, "title", json_object_new_string("Bad request"));
+			json_object_object_add(o, "status", json_object_new_int(400));
+			json_object_object_add(o, "code", json_object_new_string("bad_request"));
+			json_object_object_add(o, "detail", json_object_new_string(details[i]));
+			want = json_object_to_json_string_ext(o,
+			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+			json = problem_json(PROBLEM_BAD_REQUEST, details[i]);
+			is_str(json, want, "problem+json as json-c writes it");
+			free(json);
+			json_object_put(o);
+		}
+	}
+	json = problem_json(PROBLEM_UNAVAILABLE, NULL);
+	is_str(json, "{\"type\":\"about:blank\",\"title\":\"Service unavailable\","
+	    "\"status\":503,\"code\":\"unavailable\"}", "problem+json without a detail");
 	free(json);
 
 	response_init(&r);

@@ -30,8 +30,16 @@ static const char usage[] =
 "                           workers'); without it 0600, this user's alone\n"
 "  --workers N              worker processes, each with one database connection\n"
 "                           (default: 2 per core, at least 2, at most 16)\n"
+"  --threads N              request threads per worker, sharing its one\n"
+"                           connection; batched buyers wait there to be\n"
+"                           decided together (default 64, at most 1024)\n"
+"  --events ADDR            the event daemon (unix socket path or host:port):\n"
+"                           each worker follows its stream and answers a\n"
+"                           purchase it knows cannot fit 409 sold_out without\n"
+"                           the database (default: none, always ask)\n"
 "  --strategy NAME          default strategy: pessimistic (default), atomic,\n"
-"                           optimistic, or naive (needs --allow-unsafe)\n"
+"                           optimistic, batched, or naive (needs\n"
+"                           --allow-unsafe)\n"
 "  --allow-unsafe           accept the naive strategy, which oversells\n"
 "  --admin-token-file FILE  POST /api/reset needs this bearer token\n"
 "                           (or set LASTITEM_ADMIN_TOKEN)\n"
@@ -155,12 +163,14 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 	enum { OPT_ALLOW_UNSAFE = 256, OPT_TOKEN_FILE, OPT_BACKLOG, OPT_DRAIN,
 	    OPT_VERSION, OPT_METRICS_LISTEN, OPT_LOCK_TIMEOUT,
 	    OPT_STATEMENT_TIMEOUT, OPT_SOCKET_GROUP, OPT_BUYER_HEADER,
-	    OPT_EXPIRE_INTERVAL };
+	    OPT_EXPIRE_INTERVAL, OPT_THREADS, OPT_EVENTS };
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "strategy", required_argument, NULL, 's' },
 		{ "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
 		{ "admin-token-file", required_argument, NULL, OPT_TOKEN_FILE },
@@ -184,6 +194,7 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->listen = "127.0.0.1:9000";
 	cfg->workers = api_config_default_workers();
+	cfg->threads = API_THREADS_DEF;
 	cfg->backlog = 4096;
 	cfg->default_strategy = STRATEGY_PESSIMISTIC;
 	cfg->drain_seconds = 10;
@@ -212,6 +223,17 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, char *err,
 				return LI_ERROR;
 			}
 			cfg->workers = (int)n;
+			break;
+		case OPT_EVENTS:
+			cfg->events = optarg;
+			break;
+		case OPT_THREADS:
+			if ((n = option_number(optarg, 1, API_THREADS_MAX)) < 0) {
+				snprintf(err, errlen, "--threads takes 1 to %d",
+				    API_THREADS_MAX);
+				return LI_ERROR;
+			}
+			cfg->threads = (int)n;
 			break;
 		case 's':
 			if ((s = strategy_from_name(optarg, strlen(optarg))) < 0) {

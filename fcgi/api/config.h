@@ -30,9 +30,11 @@
 
 struct api_config {
 	int workers;                   /* --workers */
+	int threads;                   /* --threads: request threads per worker */
 	const char *listen;            /* --listen: unix path or host:port */
 	const char *metrics_listen;    /* --metrics-listen, or NULL: none */
 	struct socket_access socket_access; /* --socket-group */
+	const char *events;            /* --events: the event daemon, or NULL */
 	int backlog;                   /* --backlog */
 	enum strategy default_strategy;/* --strategy */
 	int allow_unsafe;              /* --allow-unsafe */
@@ -53,6 +55,15 @@ struct api_config {
  */
 int api_config_parse(struct api_config *cfg, int argc, char **argv,
     char *err, size_t errlen);
+
+/*
+ * Request threads per worker: how many requests one worker holds at once.
+ * They share its one connection (batch.c), so they cost no database
+ * connections; they let a stampede's buyers wait inside the pool, where the
+ * batched strategy can decide them together.
+ */
+#define API_THREADS_DEF 64
+#define API_THREADS_MAX 1024
 
 /* The default worker count: DB-bound work wants a few per core. */
 int api_config_default_workers(void);

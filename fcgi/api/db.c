@@ -49,10 +49,13 @@ static const struct {
 	const char *sql;
 	int nparams;
 } statements[DB_STMT_COUNT] = {
-#define DB_PURCHASE_STATEMENT(id, name, unsafe) \
+/* The arguments of a purchase function: one buyer, or arrays of them. */
+#define DB_PURCHASE_ARGS_0 "($1, $2::integer, $3, $4)"
+#define DB_PURCHASE_ARGS_1 "($1, $2::integer[], $3::text[], $4::text[])"
+#define DB_PURCHASE_STATEMENT(id, name, unsafe, batched) \
 	[DB_PURCHASE_##id] = { "purchase_" name, \
 	    "SELECT outcome, order_id, quantity_left, attempts, body " \
-	    "FROM lastitem.purchase_" name "($1, $2::integer, $3, $4)", 4 },
+	    "FROM lastitem.purchase_" name DB_PURCHASE_ARGS_##batched, 4 },
 	STRATEGY_LIST(DB_PURCHASE_STATEMENT)
 #undef DB_PURCHASE_STATEMENT
 	[DB_RESET] = { "reset",

@@ -14,7 +14,7 @@
 /* The prepared statements: first one purchase per strategy (STRATEGY_LIST),
  * at the strategy's own index, then the others. */
 enum db_stmt {
-#define DB_STMT_PURCHASE(id, name, unsafe) DB_PURCHASE_##id,
+#define DB_STMT_PURCHASE(id, name, unsafe, batched) DB_PURCHASE_##id,
 	STRATEGY_LIST(DB_STMT_PURCHASE)
 #undef DB_STMT_PURCHASE
 	DB_RESET,
@@ -35,7 +35,7 @@ enum db_stmt {
 
 /* Strategy s runs as statement s (purchase.c): each strategy's statement
  * must sit at the strategy's own index. */
-#define DB_PURCHASE_AT_STRATEGY(id, name, unsafe) \
+#define DB_PURCHASE_AT_STRATEGY(id, name, unsafe, batched) \
 	_Static_assert((int)DB_PURCHASE_##id == (int)STRATEGY_##id, \
 	    "DB_PURCHASE_" #id " is not at the index of STRATEGY_" #id);
 STRATEGY_LIST(DB_PURCHASE_AT_STRATEGY)

@@ -18,6 +18,8 @@
 #include "handlers.h"
 #include "handlers_drops.h"
 #include "common/li.h"
+#include "batch.h"
+#include "stock_view.h"
 #include "purchase.h"
 #include "request_drops.h"
 
@@ -31,6 +33,19 @@
 typedef void route_handler(struct handler_ctx *ctx,
     const struct http_request *req, const struct route *rt,
     struct response *resp);
+
+/* Runs one statement on the worker's connection, which the request threads
+ * share: see batch.c. */
+static PGresult *
+exec_stmt(struct handler_ctx *ctx, enum db_stmt stmt,
+    const char *const *params, int retry)
+{
+	struct db *db = batch_conn_acquire(ctx->conn);
+	PGresult *res = db_exec(db, stmt, params, retry);
+
+	batch_conn_release(ctx->conn);
+	return res;
+}
 
 static void
 unavailable(struct response *resp)
@@ -67,7 +82,7 @@ handle_items(struct handler_ctx *ctx, const struct http_request *req,
 		drops_item_create(ctx, req, resp);
 		return;
 	}
-	reply_json_value(resp, db_exec(ctx->db, DB_ITEMS, NULL, 1), 200,
+	reply_json_value(resp, exec_stmt(ctx, DB_ITEMS, NULL, 1), 200,
 	    "there are no items");
 }
 
@@ -83,7 +98,7 @@ handle_item(struct handler_ctx *ctx, const struct http_request *req,
 		return;
 	}
 	snprintf(detail, sizeof(detail), "no item %s", rt->item_id);
-	reply_json_value(resp, db_exec(ctx->db, DB_ITEM, params, 1), 200, detail);
+	reply_json_value(resp, exec_stmt(ctx, DB_ITEM, params, 1), 200, detail);
 }
 
 static void
@@ -107,7 +122,7 @@ handle_orders(struct handler_ctx *ctx, const struct http_request *req,
 	snprintf(before, sizeof(before), "%lld", q.before);
 	params[2] = q.before > 0 ? before : NULL;
 	snprintf(detail, sizeof(detail), "no item %s", q.item_id);
-	reply_json_value(resp, db_exec(ctx->db, DB_ORDERS, params, 1), 200, detail);
+	reply_json_value(resp, exec_stmt(ctx, DB_ORDERS, params, 1), 200, detail);
 }
 
 static void
@@ -120,7 +135,7 @@ handle_order(struct handler_ctx *ctx, const struct http_request *req,
 	(void)req;
 	snprintf(id, sizeof(id), "%lld", rt->order_id);
 	snprintf(detail, sizeof(detail), "no order %s", id);
-	reply_json_value(resp, db_exec(ctx->db, DB_ORDER, params, 1), 200, detail);
+	reply_json_value(resp, exec_stmt(ctx, DB_ORDER, params, 1), 200, detail);
 }
 
 /*
@@ -174,6 +189,34 @@ reply_purchase(const struct purchase_result *r, const char *item_id,
 	response_problem(resp, problem, detail);
 }
 
+/* One purchase: batched ones wait to be decided with others (batch.c),
+ * the others run alone on the worker's connection. */
+static int
+buy(struct handler_ctx *ctx, enum strategy s, const char *item_id,
+    const struct purchase_body *body, const char *key,
+    struct purchase_result *out)
+{
+	struct purchase_request req;
+	struct db *db;
+	int rc;
+
+	if (strategy_is_batched(s)) {
+		memset(&req, 0, sizeof(req));
+		req.item_id = item_id;
+		req.quantity = body->quantity;
+		req.buyer = body->buyer;
+		req.key = key;
+		rc = batch_purchase(ctx->conn, s, &req);
+		*out = req.result;
+		return rc;
+	}
+	db = batch_conn_acquire(ctx->conn);
+	rc = purchase_execute(db, s, item_id, body->quantity, body->buyer, key,
+	    out);
+	batch_conn_release(ctx->conn);
+	return rc;
+}
+
 static void
 handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
     const struct route *rt, struct response *resp)
@@ -209,8 +252,21 @@ handle_purchase(struct handler_ctx *ctx, const struct http_request *req,
 		    detail);
 		return;
 	}
-	if (purchase_execute(ctx->db, s, rt->item_id, body.quantity, body.buyer,
-	    req->idempotency_key, &result) != LI_OK) {
+	/* Sold out by what the stream says: 409 without the database. Not with
+	 * a key: that key may have bought before, and then it replays. */
+	memset(&result, 0, sizeof(result));
+	if (req->idempotency_key == NULL && ctx->view != NULL &&
+	    stock_view_sold_out(ctx->view, rt->item_id, body.quantity,
+	    &result.quantity_left)) {
+		result.outcome = PURCHASE_SOLD_OUT;
+		metrics_purchase(ctx->metrics, (int)s, result.outcome);
+		if (ctx->metrics != NULL)
+			metrics_add(&ctx->metrics->sold_out_unasked, 1);
+		reply_purchase(&result, rt->item_id, body.quantity, resp);
+		return;
+	}
+	if (buy(ctx, s, rt->item_id, &body, req->idempotency_key,
+	    &result) != LI_OK) {
 		metrics_purchase(ctx->metrics, (int)s, PURCHASE_UNAVAILABLE);
 		unavailable(resp);
 		return;
@@ -260,7 +316,7 @@ handle_reset(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	snprintf(qty, sizeof(qty), "%d", body.quantity);
 	params[0] = body.has_quantity ? qty : NULL;
-	reply_json_value(resp, db_exec(ctx->db, DB_RESET, params, 0), 200,
+	reply_json_value(resp, exec_stmt(ctx, DB_RESET, params, 0), 200,
 	    "there are no items");
 }
 
@@ -302,7 +358,7 @@ handle_health(struct handler_ctx *ctx, const struct http_request *req,
     const struct route *rt, struct response *resp)
 {
 	static const char ok[] = "{\"status\":\"ok\",\"database\":\"ok\"}";
-	PGresult *res = db_exec(ctx->db, DB_HEALTH, NULL, 1);
+	PGresult *res = exec_stmt(ctx, DB_HEALTH, NULL, 1);
 
 	(void)req;
 	(void)rt;

@@ -12,11 +12,16 @@
 #include "route.h"
 
 /* What a handler works with: the configuration, the worker's connection
- * and the pool's shared counters. scrape_only: this worker serves
- * --metrics-listen, where every route but metrics and health is a 404. */
+ * (shared by its request threads, batch.h) and the pool's shared counters.
+ * scrape_only: this worker serves --metrics-listen, where every route but
+ * metrics and health is a 404. */
+struct batch_conn;
+struct stock_view;
+
 struct handler_ctx {
 	const struct api_config *cfg;
-	struct db *db;
+	struct batch_conn *conn;
+	struct stock_view *view;   /* what the stream says; NULL: no --events */
 	struct api_metrics *metrics;
 	int scrape_only;
 };

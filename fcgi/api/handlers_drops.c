@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/li.h"
+#include "batch.h"
 #include "handlers_drops.h"
 #include "request_drops.h"
 
@@ -107,8 +108,15 @@ execute_and_reply(struct handler_ctx *ctx, enum db_stmt stmt,
 	struct purchase_result r;
 	char location[96];
 	const char *loc = NULL;
+	struct db *db;
+	int rc;
 
-	if (outcome_execute(ctx->db, stmt, params, &r) != LI_OK) {
+	/* The worker's one connection is shared by its request threads
+	 * (batch.c): hold it for this call only. */
+	db = batch_conn_acquire(ctx->conn);
+	rc = outcome_execute(db, stmt, params, &r);
+	batch_conn_release(ctx->conn);
+	if (rc != LI_OK) {
 		unavailable(resp);
 		return;
 	}
@@ -205,7 +213,9 @@ handle_hold(struct handler_ctx *ctx, const struct http_request *req,
 		    resp);
 		return;
 	}
-	if ((res = db_exec(ctx->db, DB_HOLD, params, 1)) == NULL) {
+	res = db_exec(batch_conn_acquire(ctx->conn), DB_HOLD, params, 1);
+	batch_conn_release(ctx->conn);
+	if (res == NULL) {
 		unavailable(resp);
 		return;
 	}

@@ -207,6 +207,12 @@ metrics_format(const struct api_metrics *m, size_t *len)
 	put(&t, "lastitem_api_optimistic_retries_total %llu\n",
 	    get(&m->optimistic_retries));
 
+	family(&t, "sold_out_unasked_total", "counter",
+	    "Purchases answered sold out from the event stream's stock, "
+	    "without the database.");
+	put(&t, "lastitem_api_sold_out_unasked_total %llu\n",
+	    get(&m->sold_out_unasked));
+
 	family(&t, "purchase_duration_seconds", "histogram",
 	    "Time of the database call of each purchase the database answered.");
 	for (s = 0; s < STRATEGY_COUNT; s++)

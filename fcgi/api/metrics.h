@@ -53,6 +53,7 @@ struct api_metrics {
 	atomic_ullong requests[METRICS_ROUTE_COUNT][METRICS_STATUS_COUNT];
 	atomic_ullong purchases[METRICS_STRATEGY_COUNT][PURCHASE_OUTCOME_COUNT];
 	atomic_ullong optimistic_retries;
+	atomic_ullong sold_out_unasked;         /* 409s from the stock view */
 	struct metrics_histogram purchase_duration[STRATEGY_COUNT];
 	atomic_ullong db_reconnects;
 	atomic_ullong workers_restarted;

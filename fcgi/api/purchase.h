@@ -15,9 +15,10 @@ struct purchase_result {
 	long long order_id;         /* CREATED, REPLAYED */
 	int quantity_left;          /* the stock the database last saw */
 	int attempts;               /* compare-and-swap attempts (optimistic) */
-	const char *body;           /* the 201 body; points into res */
+	const char *body;           /* the 201 body; points into res or owned */
 	size_t body_len;
 	PGresult *res;              /* owned; purchase_result_free() */
+	char *owned;                /* a batched answer's copy of its body */
 };
 
 /*
@@ -39,6 +40,26 @@ int purchase_execute(struct db *db, enum strategy s, const char *item_id,
  */
 int outcome_execute(struct db *db, enum db_stmt stmt,
     const char *const *params, struct purchase_result *out);
+
+/* One request of a batch: what was asked, and, once decided, the answer. */
+struct purchase_request {
+	const char *item_id;
+	int quantity;
+	const char *buyer;
+	const char *key;            /* NULL: no Idempotency-Key */
+	struct purchase_result result;
+};
+
+/*
+ * Decides n requests for one item (every req[i]->item_id equal) with a
+ * batched strategy in one round trip and one commit (sql/batched.sql), as if
+ * they had run one after another in the order given. Returns LI_OK with
+ * every req[i]->result filled (each owns its body), or LI_ERROR when the
+ * database is unavailable or the batch failed: then nothing of it committed
+ * that the caller was told of, and every request is answered 503.
+ */
+int purchase_execute_batch(struct db *db, enum strategy s,
+    struct purchase_request *const *req, int n);
 
 void purchase_result_free(struct purchase_result *r);
 

@@ -11,8 +11,10 @@
 static const struct {
 	const char *name;
 	int unsafe;
+	int batched;
 } strategies[STRATEGY_COUNT] = {
-#define STRATEGY_ROW(id, name, unsafe) [STRATEGY_##id] = { name, unsafe },
+#define STRATEGY_ROW(id, name, unsafe, batched) \
+	[STRATEGY_##id] = { name, unsafe, batched },
 	STRATEGY_LIST(STRATEGY_ROW)
 #undef STRATEGY_ROW
 };
@@ -37,4 +39,10 @@ int
 strategy_is_unsafe(enum strategy s)
 {
 	return (s >= 0 && s < STRATEGY_COUNT) && strategies[s].unsafe;
+}
+
+int
+strategy_is_batched(enum strategy s)
+{
+	return (s >= 0 && s < STRATEGY_COUNT) && strategies[s].batched;
 }

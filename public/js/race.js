@@ -106,8 +106,15 @@ export class Race {
     result.hidden = false;
     result.dataset.state = 'running';
     const summary = $('stampede-summary');
+    let started = 0;
+    // Answers per second so far: every buyer's purchase, won or not.
+    const rate = (done) => {
+      const s = (performance.now() - started) / 1000;
+      return done > 0 && s > 0 ? Math.round(done / s) : 0;
+    };
     const show = (done) => {
       $('count-won').textContent = counts.won;
+      $('count-rate').textContent = done > 0 ? rate(done) : '–';
       $('count-sold-out').textContent = counts.soldOut;
       $('count-contention').textContent = counts.contention;
       $('count-other').textContent = counts.other;
@@ -119,7 +126,7 @@ export class Race {
     this.opts.status(`Stampede: ${n} buyers on ${name}, ${holding ? 'each holding, then confirming' : 'strategy ' + strategy}.`);
     const base = this.opts.buyer();
     let done = 0;
-    const started = performance.now();
+    started = performance.now();
     await Promise.all(Array.from({ length: n }, async (_, i) => {
       const suffix = ` #${i + 1}`;
       const intent = {
@@ -137,18 +144,41 @@ export class Race {
       show(done);
     }));
     const elapsed = performance.now() - started;
+    const perSecond = Math.round(n / (elapsed / 1000));
     show(n);
+    $('count-rate').textContent = String(perSecond);
+    this.recordRate(strategy, perSecond, counts.won, n);
     $('stampede-elapsed').textContent = `${(elapsed / 1000).toFixed(2)} s` +
-      ` (${Math.round(n / (elapsed / 1000))} purchases/s)`;
+      ` (${perSecond} purchases/s)`;
     Object.assign(result.dataset, {
       state: 'done', mode: holding ? 'hold' : 'buy', won: counts.won, soldOut: counts.soldOut,
       contention: counts.contention, other: counts.other, elapsedMs: Math.round(elapsed),
+      rate: perSecond,
     });
     this.opts.status(`Stampede done: ${counts.won} got it, ${counts.soldOut} sold out, ` +
       `${counts.contention} gave up, ${counts.other} other, in ${(elapsed / 1000).toFixed(2)} s.`);
     this.running = false;
     this.button.disabled = false;
     this.button.textContent = 'Stampede';
+  }
+
+  // Keeps the last rate of each strategy in a table beside the counts, so
+  // races of different strategies can be compared on this page.
+  recordRate(strategy, perSecond, won, buyers) {
+    if (!this.rates) this.rates = new Map();
+    this.rates.set(strategy, { perSecond, won, buyers });
+    const rows = Array.from(this.rates, ([s, r]) => {
+      const tr = document.createElement('tr');
+      tr.dataset.strategy = s;
+      for (const v of [s, r.perSecond, r.won, r.buyers]) {
+        const td = document.createElement('td');
+        td.textContent = String(v);
+        tr.append(td);
+      }
+      return tr;
+    });
+    $('race-rates-body').replaceChildren(...rows);
+    $('race-rates').hidden = false;
   }
 
   async reset() {

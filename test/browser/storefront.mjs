@@ -255,7 +255,7 @@ await step('open', async () => {
   const h1 = await a.textContent('h1');
   check(/one item left/i.test(h1), 'a headline says what the problem is', h1);
   const strategies = await a.$$eval('#strategy option', (os) => os.map((o) => o.value));
-  check(strategies.join() === 'pessimistic,atomic,optimistic',
+  check(strategies.join() === 'pessimistic,atomic,optimistic,batched',
     'the strategy selector offers what /api/config lists: no naive on a safe pool', strategies.join());
   const nameA = await buyerOf(a);
   const nameB = await buyerOf(b);
@@ -378,6 +378,8 @@ await step('page stampede', async () => {
   diag(`page stampede: ${r.elapsedMs} ms for 100 purchases`);
   const elapsed = await a.textContent('#stampede-elapsed');
   check(/\d+\.\d\d s/.test(elapsed), 'it shows the elapsed time', elapsed);
+  const shown = await a.textContent('#count-rate');
+  check(/^\d+$/.test(shown) && shown === r.rate, 'and the rate beside the winners', `${shown} / ${r.rate}`);
   check(await sql(`SELECT count(*) FROM lastitem.orders WHERE item_id = 'charizard-1st-ed'`) === '1',
     'the database has one order of it');
   check(await invariant('charizard-1st-ed') === 'ok', 'invariant holds for charizard-1st-ed');
@@ -387,6 +389,8 @@ await step('page stampede', async () => {
   const keys = await sql(`SELECT count(*) || '/' || count(DISTINCT buyer) || '/' || count(DISTINCT idempotency_key) FROM lastitem.orders WHERE item_id = 'golden-ticket'`);
   check(keys === '5/5/5', 'each simulated buyer had its own name and its own Idempotency-Key', keys);
   check(await invariant('golden-ticket') === 'ok', 'invariant holds for golden-ticket');
+  const rates = await a.$$eval('#race-rates-body tr', (trs) => trs.map((tr) => tr.dataset.strategy).join(','));
+  check(rates === 'pessimistic,atomic', 'the rates table keeps each strategy\'s last rate', rates);
   await screenshot(a, 'page-stampede');
 });
 
