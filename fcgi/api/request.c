@@ -30,13 +30,10 @@
 /* Nesting a purchase body could ever need, with room to spare. */
 #define JSON_DEPTH_MAX 8
 
-static enum problem_code
-fail(enum problem_code code, char *detail, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* Writes the detail sentence (when asked for) and returns code. */
-static enum problem_code
-fail(enum problem_code code, char *detail, size_t size, const char *fmt, ...)
+enum problem_code
+request_fail(enum problem_code code, char *detail, size_t size,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,7 +60,7 @@ request_content_type(const char *ct, size_t body_len, char *detail,
 	size_t n = sizeof(json) - 1;
 
 	if (ct == NULL || *ct == '\0')
-		return fail(PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, size,
+		return request_fail(PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, size,
 		    body_len == 0 ? "a request that changes something needs "
 		    "Content-Type: application/json, even with no body" :
 		    "a request body needs Content-Type: application/json");
@@ -76,7 +73,7 @@ request_content_type(const char *ct, size_t body_len, char *detail,
 		if (*rest == '\0' || *rest == ';')
 			return PROBLEM_NONE;
 	}
-	return fail(PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, size,
+	return request_fail(PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, size,
 	    "the body must be application/json");
 }
 
@@ -155,10 +152,10 @@ request_same_origin(const char *method, const char *sec_fetch_site,
 	if (request_method_safe(method))
 		return PROBLEM_NONE;
 	if (sec_fetch_site != NULL && strcasecmp(sec_fetch_site, "cross-site") == 0)
-		return fail(PROBLEM_FORBIDDEN, detail, size, "cross-site requests "
+		return request_fail(PROBLEM_FORBIDDEN, detail, size, "cross-site requests "
 		    "are refused: Sec-Fetch-Site is cross-site");
 	if (origin != NULL && !origin_matches(origin, scheme, host))
-		return fail(PROBLEM_FORBIDDEN, detail, size, "cross-site requests "
+		return request_fail(PROBLEM_FORBIDDEN, detail, size, "cross-site requests "
 		    "are refused: Origin is not this site's");
 	return PROBLEM_NONE;
 }
@@ -172,12 +169,12 @@ request_idempotency_key(const char *key, char *detail, size_t size)
 		return PROBLEM_NONE;
 	len = strlen(key);
 	if (len == 0 || len > LI_KEY_MAX)
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "Idempotency-Key must be 1 to %d visible ASCII characters",
 		    LI_KEY_MAX);
 	for (size_t i = 0; i < len; i++)
 		if (key[i] < 0x21 || key[i] > 0x7e)
-			return fail(PROBLEM_BAD_REQUEST, detail, size,
+			return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "Idempotency-Key must be 1 to %d visible ASCII "
 			    "characters", LI_KEY_MAX);
 	return PROBLEM_NONE;
@@ -198,15 +195,15 @@ request_parse_object(const char *body, size_t len, struct json_object **obj,
 
 	*obj = NULL;
 	if (!text_utf8_valid(body, len))
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body is not valid UTF-8");
 	if (!text_json_tokens_valid(body, len))
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body is not valid JSON: a string in single quotes or "
 		    "with a raw control character, NaN, Infinity or a number "
 		    "such as 1. or 01");
 	if (len > INT_MAX || (tok = json_tokener_new_ex(JSON_DEPTH_MAX)) == NULL)
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body cannot be parsed");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, body, (int)len);
@@ -215,7 +212,7 @@ request_parse_object(const char *body, size_t len, struct json_object **obj,
 	json_tokener_free(tok);
 	if (o == NULL || err != json_tokener_success) {
 		json_object_put(o);
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body is not valid JSON: %s",
 		    err == json_tokener_continue ? "it ends too early" :
 		    json_tokener_error_desc(err));
@@ -224,12 +221,12 @@ request_parse_object(const char *body, size_t len, struct json_object **obj,
 	for (; end < len; end++)
 		if (!strchr(" \t\r\n", body[end])) {
 			json_object_put(o);
-			return fail(PROBLEM_BAD_REQUEST, detail, size,
+			return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "the body has data after its JSON value");
 		}
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "the body must be a JSON object");
 	}
 	*obj = o;
@@ -251,11 +248,11 @@ request_int_field(struct json_object *obj, const char *name, long long min,
 	if (!json_object_object_get_ex(obj, name, &v))
 		return PROBLEM_NONE;
 	if (!json_object_is_type(v, json_type_int))
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "%s must be an integer from %lld to %lld", name, min, max);
 	n = json_object_get_int64(v);
 	if (n < min || n > max)
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "%s must be an integer from %lld to %lld", name, min, max);
 	*out = (int)n;
 	*present = 1;
@@ -271,15 +268,15 @@ request_buyer_valid(const char *s, size_t len, char *detail, size_t size)
 
 	while (i < len) {
 		if ((cp = text_utf8_next((const unsigned char *)s, len, &i)) < 0)
-			return fail(PROBLEM_BAD_REQUEST, detail, size,
+			return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "buyer is not valid UTF-8");
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-			return fail(PROBLEM_BAD_REQUEST, detail, size,
+			return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "buyer must not contain control characters");
 		chars++;
 	}
 	if (chars < 1 || chars > LI_BUYER_MAX_CHARS)
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "buyer must be 1 to %d characters", LI_BUYER_MAX_CHARS);
 	return PROBLEM_NONE;
 }
@@ -310,7 +307,7 @@ request_purchase_body(const char *body, size_t len, struct purchase_body *out,
 
 	if (json_object_object_get_ex(obj, "buyer", &v)) {
 		if (!json_object_is_type(v, json_type_string)) {
-			rc = fail(PROBLEM_BAD_REQUEST, detail, size,
+			rc = request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "buyer must be a string");
 			goto out;
 		}
@@ -327,7 +324,7 @@ request_purchase_body(const char *body, size_t len, struct purchase_body *out,
 		if (!json_object_is_type(v, json_type_string) ||
 		    (out->strategy = strategy_from_name(json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v))) < 0) {
-			rc = fail(PROBLEM_BAD_REQUEST, detail, size,
+			rc = request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "strategy must be one of pessimistic, atomic, "
 			    "optimistic, naive");
 			goto out;
@@ -444,7 +441,7 @@ request_orders_query(const char *query, struct orders_query *out,
 		if (klen >= 0 && strcmp(key, "item_id") == 0) {
 			if (seen_item++ || vlen < 0 ||
 			    !text_item_id_valid(value, (size_t)vlen))
-				return fail(PROBLEM_BAD_REQUEST, detail, size,
+				return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 				    "item_id must appear once and be an item id "
 				    "([a-z0-9][a-z0-9-]{0,63})");
 			memcpy(out->item_id, value, (size_t)vlen + 1);
@@ -452,7 +449,7 @@ request_orders_query(const char *query, struct orders_query *out,
 			long long n = vlen < 0 ? -1 : parse_decimal(value,
 			    (size_t)vlen, 1, LI_ORDERS_LIMIT_MAX);
 			if (seen_limit++ || n < 0)
-				return fail(PROBLEM_BAD_REQUEST, detail, size,
+				return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 				    "limit must appear once and be a whole "
 				    "number from 1 to %d", LI_ORDERS_LIMIT_MAX);
 			out->limit = (int)n;
@@ -460,7 +457,7 @@ request_orders_query(const char *query, struct orders_query *out,
 			long long n = vlen < 0 ? -1 : parse_decimal(value,
 			    (size_t)vlen, 1, LLONG_MAX);
 			if (seen_before++ || n < 0)
-				return fail(PROBLEM_BAD_REQUEST, detail, size,
+				return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 				    "before must appear once and be an order id");
 			out->before = n;
 		}

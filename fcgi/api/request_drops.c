@@ -11,30 +11,12 @@
  */
 #include <config.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/text_check.h"
 #include "request_drops.h"
 #include "request_json.h"
-
-static enum problem_code
-fail(enum problem_code code, char *detail, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static enum problem_code
-fail(enum problem_code code, char *detail, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail != NULL && size > 0) {
-		va_start(ap, fmt);
-		vsnprintf(detail, size, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 enum problem_code
 request_hold_body(const char *body, size_t len, struct hold_body *out,
@@ -81,19 +63,19 @@ text_field(struct json_object *obj, const char *name, size_t min_chars,
 	if (!json_object_object_get_ex(obj, name, &v))
 		return PROBLEM_NONE;
 	if (!json_object_is_type(v, json_type_string))
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "%s must be a string", name);
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	while (i < len) {
 		cp = text_utf8_next((const unsigned char *)s, len, &i);
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-			return fail(PROBLEM_BAD_REQUEST, detail, size,
+			return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 			    "%s must not contain control characters", name);
 		chars++;
 	}
 	if (chars < min_chars || chars > max_chars || len >= out_size)
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "%s must be %zu to %zu characters", name, min_chars, max_chars);
 	memcpy(out, s, len);
 	out[len] = '\0';
@@ -142,7 +124,7 @@ item_fields(struct json_object *obj, struct item_body *out, char *detail,
 	if (rc != PROBLEM_NONE)
 		return rc;
 	if (out->has_image_url && !image_url_valid(out->image_url))
-		return fail(PROBLEM_BAD_REQUEST, detail, size, "image_url must be "
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size, "image_url must be "
 		    "empty, a path starting with one /, or an http(s) address, "
 		    "of visible ASCII without quotes, < > or \\");
 	if (json_object_object_get_ex(obj, "max_per_buyer", &v) &&
@@ -154,7 +136,7 @@ item_fields(struct json_object *obj, struct item_body *out, char *detail,
 	rc = request_int_field(obj, "max_per_buyer", 1, LI_PER_BUYER_MAX,
 	    &out->max_per_buyer, &out->has_max_per_buyer, detail, size);
 	if (rc != PROBLEM_NONE)
-		return fail(rc, detail, size, "max_per_buyer must be null or an "
+		return request_fail(rc, detail, size, "max_per_buyer must be null or an "
 		    "integer from 1 to %d", LI_PER_BUYER_MAX);
 	return PROBLEM_NONE;
 }
@@ -169,7 +151,7 @@ request_item_create_body(const char *body, size_t len, struct item_body *out,
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return fail(PROBLEM_BAD_REQUEST, detail, size,
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "a new item needs a body with at least id and name");
 	if ((rc = request_parse_object(body, len, &obj, detail, size)) != PROBLEM_NONE)
 		return rc;
@@ -177,7 +159,7 @@ request_item_create_body(const char *body, size_t len, struct item_body *out,
 	    !json_object_is_type(v, json_type_string) ||
 	    !text_item_id_valid(json_object_get_string(v),
 	    (size_t)json_object_get_string_len(v))) {
-		rc = fail(PROBLEM_BAD_REQUEST, detail, size, "id must be an item "
+		rc = request_fail(PROBLEM_BAD_REQUEST, detail, size, "id must be an item "
 		    "id ([a-z0-9][a-z0-9-]{0,63})");
 		goto out;
 	}
@@ -187,7 +169,7 @@ request_item_create_body(const char *body, size_t len, struct item_body *out,
 	if ((rc = item_fields(obj, out, detail, size)) != PROBLEM_NONE)
 		goto out;
 	if (!out->has_name) {
-		rc = fail(PROBLEM_BAD_REQUEST, detail, size,
+		rc = request_fail(PROBLEM_BAD_REQUEST, detail, size,
 		    "name must be 1 to %d characters", LI_NAME_MAX_CHARS);
 		goto out;
 	}
@@ -207,12 +189,12 @@ request_item_patch_body(const char *body, size_t len, struct item_body *out,
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return fail(PROBLEM_BAD_REQUEST, detail, size, "a change needs a "
+		return request_fail(PROBLEM_BAD_REQUEST, detail, size, "a change needs a "
 		    "body naming what to change");
 	if ((rc = request_parse_object(body, len, &obj, detail, size)) != PROBLEM_NONE)
 		return rc;
 	if (json_object_object_get_ex(obj, "quantity", NULL)) {
-		rc = fail(PROBLEM_BAD_REQUEST, detail, size, "quantity cannot be "
+		rc = request_fail(PROBLEM_BAD_REQUEST, detail, size, "quantity cannot be "
 		    "set; restock adds units");
 		goto out;
 	}
@@ -222,7 +204,7 @@ request_item_patch_body(const char *body, size_t len, struct item_body *out,
 	    &out->has_restock, detail, size);
 	if (rc == PROBLEM_NONE && !out->has_name && !out->has_description &&
 	    !out->has_image_url && !out->has_max_per_buyer && !out->has_restock)
-		rc = fail(PROBLEM_BAD_REQUEST, detail, size, "a change needs one "
+		rc = request_fail(PROBLEM_BAD_REQUEST, detail, size, "a change needs one "
 		    "of name, description, image_url, max_per_buyer, restock");
 out:
 	json_object_put(obj);
@@ -240,11 +222,11 @@ request_buyer_identity(const char *header_name, const char *header_value,
 	if (header_value == NULL || !text_utf8_valid(header_value,
 	    (len = strlen(header_value))) ||
 	    request_buyer_valid(header_value, len, NULL, 0) != PROBLEM_NONE)
-		return fail(PROBLEM_FORBIDDEN, detail, size, "this shop names the "
+		return request_fail(PROBLEM_FORBIDDEN, detail, size, "this shop names the "
 		    "buyer in %s, set by its sign-in; this request has no valid "
 		    "one", header_name);
 	if (b->buyer_given && strcmp(b->buyer, header_value) != 0)
-		return fail(PROBLEM_FORBIDDEN, detail, size, "the body names "
+		return request_fail(PROBLEM_FORBIDDEN, detail, size, "the body names "
 		    "another buyer than the one signed in");
 	memcpy(b->buyer, header_value, len + 1);
 	return PROBLEM_NONE;

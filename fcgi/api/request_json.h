@@ -14,6 +14,13 @@
 #include "problem.h"
 
 /*
+ * Writes the detail sentence (when a buffer is given) and returns code: how
+ * every parser refuses.
+ */
+enum problem_code request_fail(enum problem_code code, char *detail,
+    size_t size, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
  * Parses body as one JSON object. Returns PROBLEM_NONE and *obj (the
  * caller's to json_object_put), or a 400 with a detail.
  */
