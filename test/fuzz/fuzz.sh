@@ -40,7 +40,7 @@ rm -f "$probe"
 sources() {
 	case $1 in
 	api_route) echo api/route.c api/request.c api/strategy.c common/text_check.c ;;
-	api_headers|api_body) echo api/request.c api/strategy.c common/text_check.c ;;
+	api_headers|api_body) echo api/request.c api/request_drops.c api/strategy.c common/text_check.c ;;
 	events_http) echo events/http_request.c events/sse.c ;;
 	events_notify) echo events/notify.c common/text_check.c ;;
 	*) return 1 ;;
