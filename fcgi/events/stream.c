@@ -217,7 +217,6 @@ order_item_units(const char *data, size_t len, char *id, size_t size,
 {
 	static const char ikey[] = "\"item_id\":\"", qkey[] = ",\"quantity\":";
 	const char *end = data + len, *p, *q;
-	char *num_end;
 
 	if ((p = memmem(data, len, ikey, sizeof(ikey) - 1)) == NULL)
 		return 0;
@@ -232,8 +231,15 @@ order_item_units(const char *data, size_t len, char *id, size_t size,
 	p += sizeof(qkey) - 1;
 	if (p >= end || *p < '0' || *p > '9')
 		return 0;
-	*units = strtoll(p, &num_end, 10);
-	return num_end < end;
+	/* By hand, within len: the frame is not NUL-terminated, and strtoll
+	 * would read on past its end. A quantity is 1 … 100. */
+	*units = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (*units > 1000000)
+			return 0;
+		*units = *units * 10 + (*p - '0');
+	}
+	return p < end;
 }
 
 /* Adds an order's units to its item's in u[*n] (room for cap). */
