@@ -1206,6 +1206,7 @@ main(int argc, char **argv)
 			close(cmd[p][1]);
 		for (int p = 0; p < cfg.nprocs; p++)
 			(void)waitpid(pids[p], NULL, 0);
+		free(tr);
 		return rc == 0 ? 0 : 1;
 	}
 
@@ -1325,5 +1326,10 @@ main(int argc, char **argv)
 		    (double)(cfg.mem[m].cpu_end - cfg.mem[m].cpu_start) / hz /
 		    deliver_s * 100);
 	printf("\n");
+	free(first);
+	free(spread);
+	free(lat_sent);
+	free(lat);
+	free(tr);
 	return fired == cfg.nevents ? 0 : 1;
 }
