@@ -100,6 +100,25 @@ test_cleanup() {
     fi
 }
 
+# run_test_setup [COMMAND…]: what a test of `make run` itself needs (it
+# starts scripts/run.sh, not a stack of its own): the commands it runs,
+# TEST_DIR, RUN_DIR for run.sh, free PORT and METRICS_PORT, BASE_URL, and
+# STACK_METRICS_URL where events_db_up reads the daemon's metrics (nginx's
+# metrics server, which make run puts on METRICS_PORT).
+run_test_setup() {
+    local need
+    for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb" "$@"; do
+        command -v "$need" >/dev/null 2>&1 || bail "$need is missing"
+    done
+    TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mktemp"
+    chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
+    RUN_DIR=$TEST_DIR/run
+    PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+    METRICS_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
+    BASE_URL=http://127.0.0.1:$PORT
+    STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
+}
+
 # test_stack_up [lastitem-api options…]: everything a test needs.
 test_stack_up() {
     for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb"; do

@@ -9,18 +9,7 @@
 # durable database.
 . "$LI_SRCDIR/test/lib.sh"
 
-for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb"; do
-    command -v "$need" >/dev/null 2>&1 || bail "$need is missing"
-done
-TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mktemp"
-chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
-RUN_DIR=$TEST_DIR/run
-PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
-METRICS_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
-BASE_URL=http://127.0.0.1:$PORT
-# Where events_db_up (test/lib.sh) reads the daemon's metrics: nginx's
-# metrics server, which make run puts on METRICS_PORT.
-STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
+run_test_setup
 RUN_LOG=$TEST_DIR/run.out
 
 # pids_of_run: every process still running whose command line names our run

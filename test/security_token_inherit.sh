@@ -11,18 +11,7 @@
 #     token, and works with it; the file is gone once make run stopped.
 . "${LI_SRCDIR:?run through make check}/test/lib.sh" || exit 1
 
-for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb"; do
-    command -v "$need" >/dev/null 2>&1 || bail "$need is missing"
-done
-TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mktemp"
-chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
-RUN_DIR=$TEST_DIR/run
-PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
-METRICS_PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
-BASE_URL=http://127.0.0.1:$PORT
-# Where events_db_up (test/lib.sh) reads the daemon's metrics: nginx's
-# metrics server, which make run puts on METRICS_PORT.
-STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
+run_test_setup
 RUN_LOG=$TEST_DIR/run.out
 TOKEN="inherit-$RANDOM$RANDOM-$RANDOM$RANDOM"
 
