@@ -15,7 +15,9 @@
 MAX_BUFFER=4096
 test_stack_up --workers 1
 test_events_up                                         # behind nginx
-events_tcp_start --max-buffer "$MAX_BUFFER"            # on its own
+# (--fanout-share 0: ticks never wait for a reader, over TCP they could
+# not see it anyway; the option once divided by it.)
+events_tcp_start --max-buffer "$MAX_BUFFER" --fanout-share 0   # on its own
 DIRECT=$EVENTS_TCP_URL
 NGINX_ADDR=${BASE_URL#http://}
 
@@ -68,19 +70,21 @@ ok $? "the drop is logged"
 
 events_sync normal_nginx normal_direct
 ok $? "the normal clients are in step with the database"
-# gaps NAME: "ok" when the client has every event from its first to its
-# last, and each pad item's last version is the database's; else what is not.
+# in_order NAME: "ok" when the client's event ids only grow. (Numbers may
+# be skipped: an item event that a newer one of the same item follows in
+# its tick is not sent, doc/api.md "Ticks"; what the client ends on is
+# checked against the database below.)
 db_pad=$(stack_sql "SELECT string_agg(id || '/' || version, ',' ORDER BY id) FROM lastitem.items WHERE id LIKE 'pad-%'")
-gaps() {
+in_order() {
     sse_frames "$1" | awk -F'\t' '
         $2 == "" { next }
         { s = $2; sub(/.*-/, "", s) }
-        prev != "" && s != prev + 1 { print "gap after " prev; bad = 1; exit }
+        prev != "" && s + 0 <= prev + 0 { print "out of order after " prev; bad = 1; exit }
         { prev = s }
         END { if (!bad) print "ok" }'
 }
 for c in normal_direct normal_nginx; do
-    is "$(gaps "$c")" ok "$c got every event, in order, without a gap"
+    is "$(in_order "$c")" ok "$c got its events in order"
     is "$(sse_data "$c" item | jq -r 'select(.id | startswith("pad-")) | "\(.id)/\(.version)"' |
             awk -F/ '{ v[$1] = $2 } END { for (i in v) print i "/" v[i] }' | sort | paste -sd,)" \
         "$db_pad" "$c ends on the database's version of every item"

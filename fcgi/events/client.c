@@ -55,6 +55,9 @@ client_close(struct events *ev, struct client *c)
 {
 	if (c->state == CLIENT_DEAD)
 		return;
+	for (size_t k = 0; k < LI_ARRAY_LEN(ev->tick_probe); k++)
+		if (ev->tick_probe[k] == c)
+			ev->tick_probe[k] = NULL;
 	close(c->fd);               /* also leaves epoll */
 	c->fd = -1;
 	if (c->prev != NULL)
@@ -455,10 +458,17 @@ clients_broadcast(struct events *ev, enum audience to, const char *frame,
 		    (to == AUDIENCE_ORDERS && c->orders_summary) ||
 		    (to == AUDIENCE_SUMMARY && !c->orders_summary))
 			continue;
-		if (client_queue(ev, c, frame, len) != LI_OK)
+		if (client_queue(ev, c, frame, len) != LI_OK) {
 			client_close(ev, c);
-		else
-			ev->metrics.frames_sent += frames;
+			continue;
+		}
+		ev->metrics.frames_sent += frames;
+		/* The last streams written tell when nginx has read it all;
+		 * not one already behind (bytes left here): nginx is not
+		 * reading it, for its browser is not. */
+		if (c->out_len == c->out_off)
+			ev->tick_probe[ev->tick_probe_at++ %
+			    LI_ARRAY_LEN(ev->tick_probe)] = c;
 	}
 }
 

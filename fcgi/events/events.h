@@ -41,8 +41,8 @@ struct events_config {
 	                                attempt, unless the conninfo says */
 	int flush_ms;                /* --flush: ticks leave at most this
 	                                often; the longest an event waits */
-	long fanout_budget;          /* --fanout-budget: stream writes a second
-	                                the ticks may cost (0: no bound) */
+	int fanout_share;            /* --fanout-share: percent of the time
+	                                the fan-out may take in a rush */
 };
 
 /* What an epoll event points at: the first member of each watched thing. */
@@ -167,6 +167,12 @@ struct events {
 	size_t batch_len, batch_cap; /* every order, built at its flush */
 	char *brief;                 /* and for summary streams */
 	size_t brief_len, brief_cap;
+	long long tick_sent_ms;      /* when the last tick was written */
+	size_t tick_events;          /* the events it carried */
+	int tick_read;               /* nginx has read it (or the wait ran out) */
+	long long hold_until_ms;     /* in a rush, no tick before (stream.c) */
+	struct client *tick_probe[8];/* the last streams it was written to */
+	size_t tick_probe_at;
 
 	struct client *clients;      /* every connection */
 	struct client *dead;         /* closed in this batch, not yet freed */
@@ -192,8 +198,10 @@ void stream_publish(struct events *ev, const char *name, const char *data,
     size_t len);
 /* Sends the tick's events, if any: at its end, or before a snapshot. */
 void stream_flush(struct events *ev);
-/* Milliseconds until the tick must be flushed; -1 when nothing waits. */
+/* Milliseconds until stream_pump has something to do; -1: nothing waits. */
 int stream_flush_wait_ms(const struct events *ev);
+/* Sends the tick when it is due. */
+void stream_pump(struct events *ev);
 void stream_snapshot_loaded(struct events *ev);
 int stream_send_start(struct events *ev, struct client *c,
     const char *last_event_id);

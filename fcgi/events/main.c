@@ -56,9 +56,10 @@ static const char usage[] =
 "  --request-timeout S     time a client has to send its request (default 10)\n"
 "  --flush MS              events are sent together, in ticks at most this often;\n"
 "                          an event waits at most this long (default 50)\n"
-"  --fanout-budget N       ticks further apart when the streams are many, so that\n"
-"                          they cost at most N writes a second; up to 250 ms\n"
-"                          (default 50000; 0: --flush whatever the streams)\n"
+"  --fanout-share PCT      in a rush, the next tick waits until writing the last\n"
+"                          one (until nginx had read it) took at most PCT % of\n"
+"                          the time since it left (default 33; 100: only until\n"
+"                          nginx read it; 0: no waiting)\n"
 "  --connect-timeout S     time each address has to let the daemon in before the\n"
 "                          attempt is abandoned and retried (default 5; the\n"
 "                          conninfo's connect_timeout wins when it has one)\n"
@@ -79,7 +80,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 't' },
 		{ "connect-timeout", required_argument, NULL, 'T' },
 		{ "flush", required_argument, NULL, 'F' },
-		{ "fanout-budget", required_argument, NULL, 'B' },
+		{ "fanout-share", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -98,7 +99,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 	cfg->request_seconds = 10;
 	cfg->connect_timeout_seconds = 5;
 	cfg->flush_ms = 50;
-	cfg->fanout_budget = 50000;
+	cfg->fanout_share = 33;
 	while ((c = getopt_long(argc, argv, "l:d:h", options, NULL)) != -1) {
 		n = 0;
 		switch (c) {
@@ -120,7 +121,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 		case 't': n = cfg->request_seconds = (int)option_number(optarg, 1, 3600); break;
 		case 'T': n = cfg->connect_timeout_seconds = (int)option_number(optarg, 1, 3600); break;
 		case 'F': n = cfg->flush_ms = (int)option_number(optarg, 0, 1000); break;
-		case 'B': n = cfg->fanout_budget = option_number(optarg, 0, 100000000); break;
+		case 'S': n = cfg->fanout_share = (int)option_number(optarg, 0, 100); break;
 		default: n = -1; break;
 		}
 		if (n < 0) {
@@ -344,8 +345,7 @@ run(struct events *ev)
 				break;
 			}
 		}
-		if (stream_flush_wait_ms(ev) == 0)
-			stream_flush(ev);
+		stream_pump(ev);
 		clients_free_dead(ev);
 		memory_give_back(ev);
 	}

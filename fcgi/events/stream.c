@@ -10,6 +10,10 @@
  * sent (clients keep the highest version). Summary streams (?orders=summary)
  * get one `orders` frame per run of orders instead of each order.
  *
+ * And the next tick waits for nginx (stream_pump): until it has read the
+ * last one, and in a rush until that took at most --fanout-share of the
+ * time, so that the purchases keep the rest of the machine.
+ *
  * Every item, order and reset event gets the next number of this run and
  * the id "<run>-<number>" as it arrives. The run part tells a reconnecting
  * client's Last-Event-ID from one this process never issued (an earlier run, another
@@ -25,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 
 #include "events.h"
 #include "common/log.h"
@@ -34,7 +40,7 @@ static const char retry_frame[] = "retry: 2000\n\n";
 
 /* Events a tick may hold before it is sent early: bounds its memory and the
  * scan for superseded items, whatever the rate. */
-#define STREAM_TICK_MAX 1024
+#define STREAM_TICK_MAX 4096
 /* The orders a summary names: the newest of its tick. */
 #define STREAM_SUMMARY_ORDERS 5
 
@@ -78,37 +84,27 @@ item_id_of(const char *data, size_t len, char *id, size_t size)
 	return 1;
 }
 
-/* The longest a tick may wait: a person notices more. */
-#define STREAM_TICK_MAX_MS 250
+/* A tick of more events than this is a rush: purchases arrive faster than
+ * the streams can be shown each one, and they need the machine. Fewer, and
+ * each event is news to send at once. */
+#define STREAM_RUSH_EVENTS 16
+/* Fewer streams than this never wait: their fan-out costs little, and one
+ * that stalls would be a large share of those nginx has not read. */
+#define STREAM_RUSH_STREAMS 256
+/* The longest the daemon waits for nginx to read a tick (a stream whose
+ * browser does not read holds nginx back on that stream only), and the
+ * longest a rush holds the next tick back: a page shows a sale's pace at
+ * least this often. */
+#define STREAM_READ_WAIT_MS 1000
+#define STREAM_HOLD_MAX_MS 2000
+/* How often the daemon looks whether nginx has read the last tick. */
+#define STREAM_READ_POLL_MS 2
 
 /*
- * How far apart ticks leave: --flush, or longer when the streams are many,
- * so that writing the ticks costs at most --fanout-budget writes a second
- * (each a system call here and two in nginx, whose workers also carry
- * the purchases), up to STREAM_TICK_MAX_MS: 2,000 streams keep 50 ms
- * ticks, 10,000 get 200 ms. It slows the fall of the sale's pace with the
- * audience; on two cores it does not stop it (doc/benchmarks.md).
- */
-static long long
-stream_tick_ms(const struct events *ev)
-{
-	long long ms = ev->cfg->flush_ms, by_budget;
-
-	if (ev->cfg->fanout_budget > 0) {
-		by_budget = (long long)ev->nstreaming * 1000 / ev->cfg->fanout_budget;
-		if (by_budget > STREAM_TICK_MAX_MS)
-			by_budget = STREAM_TICK_MAX_MS;
-		if (by_budget > ms)
-			ms = by_budget;
-	}
-	return ms;
-}
-
-/*
- * Numbers the event and holds it for the tick. Every event waits at most
- * one tick (stream_tick_ms); what a tick gathered leaves in one write per
- * stream. The tick is sent early when it is full, or before a
- * resynchronization.
+ * Numbers the event and holds it for the tick: --flush, or longer while
+ * nginx has not read the last one or a rush holds it back (stream_pump);
+ * what a tick gathered leaves in one write per stream. The tick is sent
+ * early when it is full, or before a resynchronization.
  */
 void
 stream_publish(struct events *ev, const char *name, const char *data, size_t len)
@@ -148,10 +144,11 @@ stream_publish(struct events *ev, const char *name, const char *data, size_t len
 	if (ev->npending == 0) {
 		/* After a quiet spell the tick leaves at once (with whatever
 		 * else this turn of the loop reads): a lone sale waits for no
-		 * one. In a rush, ticks leave --flush apart. */
+		 * one. In a rush, ticks leave --flush apart, or further
+		 * (stream_pump). */
 		long long now = monotonic_ms();
 
-		ev->flush_due_ms = ev->last_flush_ms + stream_tick_ms(ev);
+		ev->flush_due_ms = ev->last_flush_ms + ev->cfg->flush_ms;
 		if (ev->flush_due_ms < now)
 			ev->flush_due_ms = now;
 	}
@@ -188,15 +185,77 @@ stream_publish(struct events *ev, const char *name, const char *data, size_t len
 		stream_flush(ev);
 }
 
+/*
+ * Whether nginx has read the last tick: most of the last streams it was
+ * written to have nothing unread (SIOCOUTQ on a unix socket: the bytes its
+ * reader has not taken yet). nginx reads its connections in the order
+ * they became ready, so those are among the last it reads. A quarter may
+ * lag: nginx reads a stream only as fast as its browser takes it. (Over
+ * TCP the call counts bytes not yet acknowledged, which the peer's kernel
+ * does at once: there the tick counts as read when written.)
+ */
+static int
+tick_read_by_proxy(const struct events *ev)
+{
+	int watched = 0, unread = 0, q;
+
+	for (size_t k = 0; k < LI_ARRAY_LEN(ev->tick_probe); k++) {
+		const struct client *c = ev->tick_probe[k];
+
+		if (c == NULL)
+			continue;
+		watched++;
+		if (ioctl(c->fd, SIOCOUTQ, &q) == 0 && q > 0)
+			unread++;
+	}
+	return unread * 4 <= watched;
+}
+
 int
 stream_flush_wait_ms(const struct events *ev)
 {
-	long long left;
+	long long left, due;
 
+	if (!ev->tick_read)         /* a rush: waiting for nginx to read it */
+		return STREAM_READ_POLL_MS;
 	if (ev->npending == 0)
 		return -1;
-	left = ev->flush_due_ms - monotonic_ms();
+	due = ev->flush_due_ms > ev->hold_until_ms ? ev->flush_due_ms :
+	    ev->hold_until_ms;
+	left = due - monotonic_ms();
 	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
+/*
+ * The next tick leaves --flush after the last one at the earliest. After a
+ * rush (a tick of more than STREAM_RUSH_EVENTS), it also waits until
+ * nginx has read the last one, and until that fan-out, from the write to
+ * nginx's read, took at most --fanout-share of the time since: at 10,000
+ * streams a tick costs nginx, the daemon and the browsers' machine most
+ * of a second of CPU on two cores, and ticks one after another would
+ * leave the purchases that make them nothing. Outside a rush nothing
+ * waits: each event is news, and the fan-out the only work.
+ */
+void
+stream_pump(struct events *ev)
+{
+	long long now = monotonic_ms(), took, hold;
+
+	if (!ev->tick_read) {
+		if (!tick_read_by_proxy(ev) &&
+		    now - ev->tick_sent_ms < STREAM_READ_WAIT_MS)
+			return;
+		ev->tick_read = 1;
+		took = now - ev->tick_sent_ms;
+		hold = ev->cfg->fanout_share > 0 ?
+		    took * 100 / ev->cfg->fanout_share : 0;
+		if (hold > STREAM_HOLD_MAX_MS)
+			hold = STREAM_HOLD_MAX_MS;
+		ev->hold_until_ms = ev->tick_sent_ms + hold;
+	}
+	if (ev->npending > 0 && now >= ev->flush_due_ms &&
+	    now >= ev->hold_until_ms)
+		stream_flush(ev);
 }
 
 /* Units ordered per item in one summary. */
@@ -341,6 +400,7 @@ stream_flush(struct events *ev)
 	if (ev->npending == 0)
 		return;
 	ev->last_flush_ms = monotonic_ms();
+	ev->tick_events = ev->npending;
 	ev->batch_len = ev->brief_len = 0;
 	for (k = 0; k < ev->npending; k++) {
 		struct pending *p = &ev->pending[k];
@@ -403,11 +463,18 @@ stream_flush(struct events *ev)
 		stream_resync(ev);
 		return;
 	}
+	memset(ev->tick_probe, 0, sizeof(ev->tick_probe));
 	if (nall > 0)
 		clients_broadcast(ev, AUDIENCE_ORDERS, ev->batch, ev->batch_len, nall);
 	if (nbrief > 0)
 		clients_broadcast(ev, AUDIENCE_SUMMARY, ev->brief, ev->brief_len,
 		    nbrief);
+	ev->tick_sent_ms = monotonic_ms();
+	/* Only a rush waits for nginx: a lone event's tick may follow at
+	 * once, and nginx reads it after the last one anyway. */
+	ev->tick_read = ev->tick_events <= STREAM_RUSH_EVENTS ||
+	    ev->nstreaming < STREAM_RUSH_STREAMS || ev->cfg->fanout_share == 0;
+	ev->hold_until_ms = ev->tick_sent_ms;
 }
 
 /* The snapshot frame of the current state, built once per change. */
