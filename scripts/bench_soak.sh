@@ -8,15 +8,19 @@
 #   none      with no stream open;
 #   streams   with $SOAK_CLIENTS (10,000) streams of /api/events open through
 #             nginx, most ?orders=summary (as the page), the daemon as
-#             shipped (ticks of 50 ms, longer past 2,500 streams);
-#   noticks   the same with the daemon at --flush 0 (a write per stream per
-#             turn of its loop: the earlier behaviour);
+#             shipped (ticks of 50 ms; in a rush, each waits for nginx to
+#             read the last and for that to take a third of the time);
+#   nowait    the same with the daemon at --fanout-share 0: ticks --flush
+#             (50 ms) apart however many watch, a rush never waiting for
+#             nginx (the behaviour before waiting);
+#   noticks   the same at --flush 0 --fanout-share 0 (a write per stream per
+#             turn of its loop: the behaviour before ticks);
 #   nchan     the other design (skipped without the nchan module):
 #             the same streams held by nginx's nchan module, the daemon's
 #             ticks published to it once each (test/bench/nchan_bridge, a
 #             prototype; test/bench/nchan_fanout.conf.in).
 # none and streams always run; SOAK_PHASES chooses among the others
-# ("noticks nchan"). One stream in $SOAK_FULL_EVERY (10) follows every
+# ("nowait noticks nchan"). One stream in $SOAK_FULL_EVERY (10) follows every
 # order, the others (the pages) a summary. Each phase has a fresh daemon and nginx, and the
 # item is restocked. It
 # reports the sale's rate (purchases answered per second) in each and the
@@ -53,7 +57,7 @@ set -euo pipefail
 : "${SOAK_BUYERS:=64}"
 : "${SOAK_PROCS:=2}"
 : "${SOAK_SLACK_KB:=1024}"
-: "${SOAK_PHASES=noticks nchan}"
+: "${SOAK_PHASES=nowait noticks nchan}"
 : "${SOAK_FULL_EVERY:=10}"
 : "${SOAK_EVENTS_ARGS:=}"
 : "${SOAK_KEEP:=}"
@@ -88,29 +92,43 @@ metric() {
 rss_kb() {
     awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
 }
+# tree_pids PID: PID and its children, comma-separated. In bash alone: it
+# runs twice a second during the sale, and every process it started would
+# take CPU from the sale being measured.
 tree_pids() {
-    local kids
-    kids=$(cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' \n' ',,' | sed 's/,$//')
-    echo "$1${kids:+,$kids}"
+    local f line kids=
+    for f in /proc/"$1"/task/*/children; do
+        read -r line <"$f" 2>/dev/null || true
+        [ -n "$line" ] && kids+=",${line// /,}"
+    done
+    echo "$1$kids"
 }
 kb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-# cpu_ticks PIDS: the CPU ticks (user + system) the processes used so far.
-cpu_ticks() {
-    local p t=0 v
-    for p in ${1//,/ }; do
-        # utime + stime, and of its children that have exited (the buyers).
-        v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-        t=$((t + ${v:-0}))
-    done
-    echo "$t"
-}
 # The parts whose CPU is counted over a sale: name=pids, set in phase().
 PARTS=()
-cpu_snapshot() {  # cpu_snapshot FILE: "name ticks" per part
-    local part
-    for part in "${PARTS[@]}"; do
-        echo "${part%%=*} $(cpu_ticks "${part#*=}")"
-    done >"$1"
+# cpu_snapshot FILE: "name ticks" per part, the CPU ticks (user + system,
+# and of children that have exited: the buyers) its processes used so far.
+# One awk for every part: it runs twice a second during the sale (an awk
+# per process, as before, took a fifth of the machine from the sale).
+cpu_snapshot() {
+    local part args=()
+    for part in "${PARTS[@]}"; do args+=("${part%%=*}" "${part#*=}"); done
+    awk 'BEGIN {
+        for (i = 1; i < ARGC; i += 2) {
+            t = 0
+            n = split(ARGV[i + 1], pid, ",")
+            for (k = 1; k <= n; k++) {
+                f = "/proc/" pid[k] "/stat"
+                if ((getline line < f) > 0) {
+                    sub(/.*\) /, "", line)
+                    split(line, a, " ")
+                    t += a[12] + a[13] + a[14] + a[15]
+                }
+                close(f)
+            }
+            print ARGV[i], t
+        }
+    }' "${args[@]}" >"$1"
 }
 
 # restock: no orders, the item at $SOAK_STOCK (initial and left).
@@ -248,7 +266,7 @@ phase() {
     while kill -0 "$CLIENT_PID" 2>/dev/null && ! grep -q '^SOAK ' "$OUT/$name.out"; do
         PARTS[4]="client=$(tree_pids "$CLIENT_PID")"
         cpu_snapshot "$OUT/$name.cpu1"
-        sleep 0.2
+        sleep 0.5
     done
     T1=$(date +%s%N)
     wait "$CLIENT_PID" || rc=$?
@@ -295,8 +313,12 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 PHASES="none streams"
 phase none 0
 phase streams "$SOAK_CLIENTS"
+if [[ " $SOAK_PHASES " == *" nowait "* ]]; then
+    phase nowait "$SOAK_CLIENTS" --fanout-share 0
+    PHASES="$PHASES nowait"
+fi
 if [[ " $SOAK_PHASES " == *" noticks "* ]]; then
-    phase noticks "$SOAK_CLIENTS" --flush 0 --fanout-budget 0
+    phase noticks "$SOAK_CLIENTS" --flush 0 --fanout-share 0
     PHASES="$PHASES noticks"
 fi
 if [[ " $SOAK_PHASES " == *" nchan "* ]] && [ -f "$NCHAN_MODULE" ] && [ -x "$BRIDGE" ]; then
@@ -351,7 +373,9 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     echo "daemon RSS:    with the streams open, after the sale"
     echo "cpu:           % of one core each part used from the purchases to the last stream's last event (the client"
     echo "               is the streams' reader and the buyers, on the same $(nproc) cores)"
-    echo "noticks:       the daemon at --flush 0: one write per stream per turn of its loop, no ticks (the earlier behaviour)"
+    echo "streams:       the daemon as shipped: ticks 50 ms apart, and in a rush until nginx read the last and that took a third of the time"
+    echo "nowait:        the daemon at --fanout-share 0: ticks 50 ms apart whatever the audience (before a rush waited for nginx)"
+    echo "noticks:       the daemon at --flush 0 --fanout-share 0: one write per stream per turn of its loop (before ticks)"
     echo "nchan:         the streams held by nginx's nchan module, each tick published once (prototype: test/bench/nchan_bridge);"
     echo "               nchan in lastitem's nginx; daemon = the daemon and the bridge"
     echo
