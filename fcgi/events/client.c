@@ -463,12 +463,10 @@ clients_broadcast(struct events *ev, enum audience to, const char *frame,
 			continue;
 		}
 		ev->metrics.frames_sent += frames;
-		/* The last streams written tell when nginx has read it all;
-		 * not one already behind (bytes left here): nginx is not
-		 * reading it, for its browser is not. */
-		if (c->out_len == c->out_off)
-			ev->tick_probe[ev->tick_probe_at++ %
-			    LI_ARRAY_LEN(ev->tick_probe)] = c;
+		/* The last streams written tell when nginx has read it all
+		 * (stream.c). One with bytes still queued here counts too:
+		 * when nginx falls behind, that is most of them. */
+		ev->tick_probe[ev->tick_probe_at++ % LI_ARRAY_LEN(ev->tick_probe)] = c;
 	}
 }
 

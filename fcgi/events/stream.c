@@ -40,7 +40,7 @@ static const char retry_frame[] = "retry: 2000\n\n";
 
 /* Events a tick may hold before it is sent early: bounds its memory and the
  * scan for superseded items, whatever the rate. */
-#define STREAM_TICK_MAX 4096
+#define STREAM_TICK_MAX 8192
 /* The orders a summary names: the newest of its tick. */
 #define STREAM_SUMMARY_ORDERS 5
 
@@ -88,9 +88,6 @@ item_id_of(const char *data, size_t len, char *id, size_t size)
  * the streams can be shown each one, and they need the machine. Fewer, and
  * each event is news to send at once. */
 #define STREAM_RUSH_EVENTS 16
-/* Fewer streams than this never wait: their fan-out costs little, and one
- * that stalls would be a large share of those nginx has not read. */
-#define STREAM_RUSH_STREAMS 256
 /* The longest the daemon waits for nginx to read a tick (a stream whose
  * browser does not read holds nginx back on that stream only), and the
  * longest a rush holds the next tick back: a page shows a sale's pace at
@@ -473,7 +470,7 @@ stream_flush(struct events *ev)
 	/* Only a rush waits for nginx: a lone event's tick may follow at
 	 * once, and nginx reads it after the last one anyway. */
 	ev->tick_read = ev->tick_events <= STREAM_RUSH_EVENTS ||
-	    ev->nstreaming < STREAM_RUSH_STREAMS || ev->cfg->fanout_share == 0;
+	    ev->cfg->fanout_share == 0;
 	ev->hold_until_ms = ev->tick_sent_ms;
 }
 
