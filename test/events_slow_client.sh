@@ -5,6 +5,8 @@
 #   first). Events pile up; once its unsent bytes pass --max-buffer the
 #   daemon drops it (lastitem_events_clients_dropped_total rises, its
 #   connection ends), while a normal client beside it gets every event.
+#   Behind nginx, the daemon sees the stalled stream's bytes left unread
+#   and holds its ticks meanwhile (lastitem_events_ticks_waited_total).
 . "$LI_SRCDIR/test/lib.sh"
 
 # The daemon on its own drops at a small --max-buffer. The one behind nginx
@@ -67,6 +69,15 @@ is "$(events_metric lastitem_events_clients "$DIRECT")" 1 "the daemon on its own
 is "$(events_metric lastitem_events_clients)" 1 "the one behind nginx too"
 grep -q "past --max-buffer" "$EVENTS_TCP_LOG"
 ok $? "the drop is logged"
+# While nginx did not read the stalled stream, the daemon behind it saw
+# the bytes left unread on that stream's socket and held its next ticks
+# (doc/design.md "Ticks wait for nginx"); the one at --fanout-share 0
+# never does.
+waited=$(events_metric lastitem_events_ticks_waited_total)
+[ "${waited:-0}" -gt 0 ]
+ok $? "the daemon behind nginx held ticks while nginx had not read them ($waited)"
+is "$(events_metric lastitem_events_ticks_waited_total "$DIRECT")" 0 \
+    "the daemon at --fanout-share 0 never held one"
 
 events_sync normal_nginx normal_direct
 ok $? "the normal clients are in step with the database"

@@ -21,7 +21,10 @@
  *
  * Each `item` event is matched to its trigger by its version (lastitem's
  * 201 carries the new version; nchan's message carries the one we gave
- * it), each `order` event by its order id. The latency of a (stream,
+ * it), each `order` event by its order id. For lastitem, a trigger's item
+ * arrived with the first `item` of that version or a newer one: an item
+ * event that a newer one follows in its tick is not sent (doc/api.md
+ * "Ticks"), and the newer one shows the stream what it would have. The latency of a (stream,
  * event) pair is its arrival at that stream minus the trigger's answer,
  * on CLOCK_MONOTONIC, which all processes share. Workers write arrivals
  * into memory shared with the parent, so nothing has to be sent back.
@@ -878,6 +881,31 @@ find_arrival(const struct fan_shared *sh, const struct fan_arrival *table,
 	return NULL;
 }
 
+/* The first arrival at stream idx with a key of at least key: the first
+ * `item` event that shows version key (versions only grow on a stream). */
+static const struct fan_arrival *
+find_arrival_from(const struct fan_shared *sh, const struct fan_arrival *table,
+    const int *count, int idx, int64_t key)
+{
+	const struct fan_arrival *a = table + (size_t)idx * (size_t)sh->cap;
+	int n = __atomic_load_n(&count[idx], __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++)
+		if (a[i].key >= key)
+			return &a[i];
+	return NULL;
+}
+
+/* The arrival of a trigger's item event at stream idx (see the top). */
+static const struct fan_arrival *
+item_arrival(const struct fan_config *cfg, const struct fan_shared *sh,
+    int idx, int64_t version)
+{
+	return cfg->mode == MODE_LASTITEM ?
+	    find_arrival_from(sh, sh->item, sh->nitem, idx, version) :
+	    find_arrival(sh, sh->item, sh->nitem, idx, version);
+}
+
 /* ------------------------------------------------------------- options */
 
 static const char usage[] =
@@ -1055,15 +1083,28 @@ count_state(const struct fan_shared *sh, int st)
 	return n;
 }
 
-/* Streams ready that have not yet had every event. */
+/* The newest item version stream idx got (its last item event), or 0. */
+static int64_t
+newest_item(const struct fan_shared *sh, int idx)
+{
+	int n = __atomic_load_n(&sh->nitem[idx], __ATOMIC_ACQUIRE);
+
+	return n > 0 ? sh->item[(size_t)idx * (size_t)sh->cap + (size_t)n - 1].key : 0;
+}
+
+/* Streams ready that have not yet had every event: want_items item
+ * events (nchan), or an item at want_version at least (lastitem: superseded
+ * item events are not sent), and want_orders order events. */
 static int
-count_waiting(const struct fan_shared *sh, int want_items, int want_orders)
+count_waiting(const struct fan_shared *sh, int want_items, int64_t want_version,
+    int want_orders)
 {
 	int n = 0;
 
 	for (int i = 0; i < sh->nclients; i++)
 		if (get_state(sh, i) == ST_READY &&
 		    (__atomic_load_n(&sh->nitem[i], __ATOMIC_ACQUIRE) < want_items ||
+		    newest_item(sh, i) < want_version ||
 		    __atomic_load_n(&sh->norder[i], __ATOMIC_ACQUIRE) < want_orders))
 			n++;
 	return n;
@@ -1080,6 +1121,7 @@ main(int argc, char **argv)
 	int64_t t0, deadline, *lat, *lat_sent, *spread, *first;
 	size_t nlat = 0, nlat_sent = 0, nspread = 0;
 	int ready, failed, dropped, waiting, fired = 0, good = 0;
+	int64_t want_version = 0;
 	int missed_clients = 0, missed_item_pairs = 0, missed_order_pairs = 0;
 	double connect_s, deliver_s, hz = (double)sysconf(_SC_CLK_TCK);
 	long long client_cpu, machine_cpu;
@@ -1227,11 +1269,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "sse_fanout %s: trigger %d answered %d\n",
 			    cfg.label, k, tr[k].status);
 	}
+	for (int k = 0; k < fired; k++)
+		if (tr[k].status == 201 && tr[k].version > want_version)
+			want_version = tr[k].version;
 	deadline = now_ns() + (int64_t)cfg.settle_seconds * 1000000000;
 	do {
 		usleep(20000);
-		waiting = count_waiting(&sh, good,
-		    cfg.mode == MODE_LASTITEM ? good : 0);
+		waiting = cfg.mode == MODE_LASTITEM ?
+		    count_waiting(&sh, 0, want_version, good) :
+		    count_waiting(&sh, good, 0, 0);
 	} while (waiting > 0 && now_ns() < deadline);
 	deliver_s = (double)(now_ns() - t0) / 1e9;
 	for (int m = 0; m < cfg.nmem; m++)
@@ -1263,8 +1309,8 @@ main(int argc, char **argv)
 	for (int k = 0; k < cfg.nevents; k++) {
 		first[k] = INT64_MAX;
 		for (int i = 0; i < cfg.nclients && tr[k].version >= 0; i++) {
-			const struct fan_arrival *a = find_arrival(&sh, sh.item,
-			    sh.nitem, i, tr[k].version);
+			const struct fan_arrival *a = item_arrival(&cfg, &sh, i,
+			    tr[k].version);
 			if (a != NULL && a->t_ns < first[k])
 				first[k] = a->t_ns;
 		}
@@ -1277,7 +1323,7 @@ main(int argc, char **argv)
 			if (tr[k].status != 201 && tr[k].status != 202)
 				continue;
 			a = tr[k].version < 0 ? NULL :
-			    find_arrival(&sh, sh.item, sh.nitem, i, tr[k].version);
+			    item_arrival(&cfg, &sh, i, tr[k].version);
 			if (a != NULL) {
 				lat[nlat++] = a->t_ns - tr[k].t_answer;
 				lat_sent[nlat_sent++] = a->t_ns - tr[k].t_sent;

@@ -569,6 +569,15 @@ events_metrics_text(const struct events *ev, size_t *len)
 	    "# HELP lastitem_events_db_timeouts_total Connection attempts abandoned at their deadline.\n"
 	    "# TYPE lastitem_events_db_timeouts_total counter\n"
 	    "lastitem_events_db_timeouts_total %llu\n"
+	    "# HELP lastitem_events_ticks_total Ticks sent (each one write per stream).\n"
+	    "# TYPE lastitem_events_ticks_total counter\n"
+	    "lastitem_events_ticks_total %llu\n"
+	    "# HELP lastitem_events_ticks_waited_total Ticks that were due while nginx had not read the last one, and waited.\n"
+	    "# TYPE lastitem_events_ticks_waited_total counter\n"
+	    "lastitem_events_ticks_waited_total %llu\n"
+	    "# HELP lastitem_events_ticks_held_total Ticks held back after a rush (--fanout-share).\n"
+	    "# TYPE lastitem_events_ticks_held_total counter\n"
+	    "lastitem_events_ticks_held_total %llu\n"
 	    "# HELP lastitem_events_db_up Whether the LISTEN connection is streaming.\n"
 	    "# TYPE lastitem_events_db_up gauge\n"
 	    "lastitem_events_db_up %d\n",
@@ -576,7 +585,7 @@ events_metrics_text(const struct events *ev, size_t *len)
 	    m->clients_refused, m->bad_requests, m->notifications,
 	    m->notifications_stale, m->notifications_bad, m->events, m->frames_sent,
 	    m->snapshots, m->db_reconnects, m->replays_refused, buffered,
-	    m->db_timeouts,
+	    m->db_timeouts, m->ticks, m->ticks_waited, m->ticks_held,
 	    ev->db_state == DB_READY);
 	if (n < 0 || (size_t)n >= size) {
 		free(out);

@@ -134,6 +134,9 @@ struct events_metrics {
 	unsigned long long replays_refused;      /* past --max-buffer: snapshot */
 	unsigned long long db_reconnects;
 	unsigned long long db_timeouts;          /* attempts abandoned */
+	unsigned long long ticks;                /* ticks sent */
+	unsigned long long ticks_waited;         /* due, nginx behind: waited */
+	unsigned long long ticks_held;           /* due, held after a rush */
 };
 
 struct events {
@@ -171,6 +174,8 @@ struct events {
 	size_t tick_events;          /* the events it carried */
 	int tick_read;               /* nginx has read it (or the wait ran out) */
 	long long hold_until_ms;     /* in a rush, no tick before (stream.c) */
+	int tick_waited, tick_held;  /* the pending tick was due and waited for
+	                                nginx's read, or for the hold */
 	struct client *tick_probe[8];/* the last streams it was written to */
 	size_t tick_probe_at;
 

@@ -11,8 +11,8 @@
  * get one `orders` frame per run of orders instead of each order.
  *
  * And the next tick waits for nginx (stream_pump): until it has read the
- * last one, and in a rush until that took at most --fanout-share of the
- * time, so that the purchases keep the rest of the machine.
+ * last one, and after a rush until that took at most --fanout-share of
+ * the time, so that the purchases keep the rest of the machine.
  *
  * Every item, order and reset event gets the next number of this run and
  * the id "<run>-<number>" as it arrives. The run part tells a reconnecting
@@ -224,34 +224,41 @@ stream_flush_wait_ms(const struct events *ev)
 }
 
 /*
- * The next tick leaves --flush after the last one at the earliest. After a
- * rush (a tick of more than STREAM_RUSH_EVENTS), it also waits until
- * nginx has read the last one, and until that fan-out, from the write to
+ * The next tick leaves --flush after the last one at the earliest, and
+ * once nginx has read the last one: a tick written while nginx is still
+ * behind only adds work, and the events wait better here, where a newer
+ * item event supersedes an older one. After a rush (a tick of more than
+ * STREAM_RUSH_EVENTS) it also waits until that fan-out, from the write to
  * nginx's read, took at most --fanout-share of the time since: at 10,000
- * streams a tick costs nginx, the daemon and the browsers' machine most
- * of a second of CPU on two cores, and ticks one after another would
- * leave the purchases that make them nothing. Outside a rush nothing
- * waits: each event is news, and the fan-out the only work.
+ * streams a tick costs nginx, the daemon and the browsers' machine most of
+ * a second of CPU on two cores, and ticks one after another would leave
+ * the purchases that make them nothing. (A rush alone is not the signal:
+ * a sale already slowed by its audience makes small ticks, and stayed
+ * slow; nginx lagging is what lengthens them first.)
  */
 void
 stream_pump(struct events *ev)
 {
 	long long now = monotonic_ms(), took, hold;
+	int due = ev->npending > 0 && now >= ev->flush_due_ms;
 
 	if (!ev->tick_read) {
 		if (!tick_read_by_proxy(ev) &&
-		    now - ev->tick_sent_ms < STREAM_READ_WAIT_MS)
+		    now - ev->tick_sent_ms < STREAM_READ_WAIT_MS) {
+			ev->tick_waited |= due;
 			return;
+		}
 		ev->tick_read = 1;
 		took = now - ev->tick_sent_ms;
-		hold = ev->cfg->fanout_share > 0 ?
+		hold = ev->tick_events > STREAM_RUSH_EVENTS ?
 		    took * 100 / ev->cfg->fanout_share : 0;
 		if (hold > STREAM_HOLD_MAX_MS)
 			hold = STREAM_HOLD_MAX_MS;
 		ev->hold_until_ms = ev->tick_sent_ms + hold;
 	}
-	if (ev->npending > 0 && now >= ev->flush_due_ms &&
-	    now >= ev->hold_until_ms)
+	if (due && now < ev->hold_until_ms)
+		ev->tick_held = 1;
+	else if (due)
 		stream_flush(ev);
 }
 
@@ -467,10 +474,13 @@ stream_flush(struct events *ev)
 		clients_broadcast(ev, AUDIENCE_SUMMARY, ev->brief, ev->brief_len,
 		    nbrief);
 	ev->tick_sent_ms = monotonic_ms();
-	/* Only a rush waits for nginx: a lone event's tick may follow at
-	 * once, and nginx reads it after the last one anyway. */
-	ev->tick_read = ev->tick_events <= STREAM_RUSH_EVENTS ||
-	    ev->cfg->fanout_share == 0;
+	ev->metrics.ticks++;
+	ev->metrics.ticks_waited += (unsigned long long)ev->tick_waited;
+	ev->metrics.ticks_held += (unsigned long long)ev->tick_held;
+	ev->tick_waited = ev->tick_held = 0;
+	/* The next one waits for nginx to read this one (stream_pump);
+	 * --fanout-share 0: it does not. */
+	ev->tick_read = ev->cfg->fanout_share == 0;
 	ev->hold_until_ms = ev->tick_sent_ms;
 }
 
