@@ -213,7 +213,7 @@ stream_flush_wait_ms(const struct events *ev)
 {
 	long long left, due;
 
-	if (!ev->tick_read)         /* a rush: waiting for nginx to read it */
+	if (!ev->tick_read)         /* waiting for nginx to read the last tick */
 		return STREAM_READ_POLL_MS;
 	if (ev->npending == 0)
 		return -1;
