@@ -868,30 +868,18 @@ quantile_us(const int64_t *v, size_t n, double q)
 	return (double)v[r - 1] / 1000.0;
 }
 
+/* The first arrival at stream idx with this key, or (at_least) with a key
+ * of at least this one: the first `item` event that shows that version
+ * (versions only grow on a stream). */
 static const struct fan_arrival *
 find_arrival(const struct fan_shared *sh, const struct fan_arrival *table,
-    const int *count, int idx, int64_t key)
+    const int *count, int idx, int64_t key, int at_least)
 {
 	const struct fan_arrival *a = table + (size_t)idx * (size_t)sh->cap;
 	int n = __atomic_load_n(&count[idx], __ATOMIC_ACQUIRE);
 
 	for (int i = 0; i < n; i++)
-		if (a[i].key == key)
-			return &a[i];
-	return NULL;
-}
-
-/* The first arrival at stream idx with a key of at least key: the first
- * `item` event that shows version key (versions only grow on a stream). */
-static const struct fan_arrival *
-find_arrival_from(const struct fan_shared *sh, const struct fan_arrival *table,
-    const int *count, int idx, int64_t key)
-{
-	const struct fan_arrival *a = table + (size_t)idx * (size_t)sh->cap;
-	int n = __atomic_load_n(&count[idx], __ATOMIC_ACQUIRE);
-
-	for (int i = 0; i < n; i++)
-		if (a[i].key >= key)
+		if (a[i].key == key || (at_least && a[i].key > key))
 			return &a[i];
 	return NULL;
 }
@@ -901,9 +889,8 @@ static const struct fan_arrival *
 item_arrival(const struct fan_config *cfg, const struct fan_shared *sh,
     int idx, int64_t version)
 {
-	return cfg->mode == MODE_LASTITEM ?
-	    find_arrival_from(sh, sh->item, sh->nitem, idx, version) :
-	    find_arrival(sh, sh->item, sh->nitem, idx, version);
+	return find_arrival(sh, sh->item, sh->nitem, idx, version,
+	    cfg->mode == MODE_LASTITEM);
 }
 
 /* ------------------------------------------------------------- options */
@@ -1334,7 +1321,7 @@ main(int argc, char **argv)
 			}
 			if (cfg.mode == MODE_LASTITEM &&
 			    (tr[k].order_id < 0 || find_arrival(&sh, sh.order,
-			    sh.norder, i, tr[k].order_id) == NULL)) {
+			    sh.norder, i, tr[k].order_id, 0) == NULL)) {
 				missed_order_pairs++;
 				missed = 1;
 			}
