@@ -89,6 +89,10 @@ mkdir -p "$OUT"
 metric() {
     "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
+pool_metric() {  # pool_metric NAME: one of the pool's counters (0 if none)
+    "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/metrics" |
+        awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
 rss_kb() {
     awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
 }
@@ -216,7 +220,7 @@ pool_start
 # daemon and nginx (and, for the phase named nchan, nchan and the bridge);
 # its SOAK line in $OUT/NAME.line, its figures in $OUT/NAME.* .
 phase() {
-    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left i
+    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left i unasked0
     local streams_at fan_pids daemon_pids frames
     shift 2
     # shellcheck disable=SC2086
@@ -257,6 +261,7 @@ phase() {
     PARTS=("daemon=$daemon_pids" "nginx=$fan_pids" "pool=$(tree_pids "$POOL_PID")"
            "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")"
            "client=$(tree_pids "$CLIENT_PID")")
+    unasked0=$(pool_metric lastitem_api_sold_out_unasked_total)
     cpu_snapshot "$OUT/$name.cpu0"
     T0=$(date +%s%N)
     perf_start "$name.daemon" "$daemon_pids"
@@ -271,6 +276,14 @@ phase() {
     T1=$(date +%s%N)
     wait "$CLIENT_PID" || rc=$?
     CLIENT_PID=
+    # Sold-out answers the pool gave from the event stream's stock, without
+    # the database: its view of the stock is only as fresh as the ticks.
+    echo $(( $(pool_metric lastitem_api_sold_out_unasked_total) - unasked0 )) >"$OUT/$name.unasked"
+    "$CURL" -s "$STACK_METRICS_URL/api/events/metrics" |
+        awk '$1 == "lastitem_events_ticks_total" { t = $2 }
+             $1 == "lastitem_events_ticks_waited_total" { w = $2 }
+             $1 == "lastitem_events_ticks_held_total" { h = $2 }
+             END { print t + 0, w + 0, h + 0 }' >"$OUT/$name.ticks" || echo "- - -" >"$OUT/$name.ticks"
     # % of one core per part over the sale and its delivery.
     awk -v hz="$(getconf CLK_TCK)" -v ns=$((T1 - T0)) 'NR == FNR { a[$1] = $2; next }
         { printf "%s%s %d%%", sep, $1, ($2 - a[$1]) / hz / (ns / 1e9) * 100; sep = ", " }' \
@@ -363,6 +376,12 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     echo
     for p in $PHASES; do
         printf 'cpu %-8s %s\n' "$p:" "$(cat "$OUT/$p.cpu" 2>/dev/null)"
+    done
+    echo
+    for p in $PHASES; do
+        read -r ticks waited held <"$OUT/$p.ticks"
+        printf '%-9s %s of %s sold-out answers from the pool'"'"'s view, without the database; %s ticks, %s waited for nginx, %s held\n' \
+            "$p:" "$(cat "$OUT/$p.unasked")" $((SOAK_PURCHASES - SOAK_STOCK)) "$ticks" "$waited" "$held"
     done
     echo
     echo "sale s:        from the first purchase sent to the last answered; purch./s: purchases answered per second"
