@@ -24,9 +24,10 @@ DIRECT=$EVENTS_TCP_URL
 NGINX_ADDR=${BASE_URL#http://}
 
 # A thousand items with the longest ids: one UPDATE of them all is a
-# thousand item events of some 160 bytes.
+# thousand item events of some 160 bytes. Their quantities only fall: stock
+# coming back would send each tick at once (doc/design.md).
 stack_sql "INSERT INTO lastitem.items (id, name, quantity, initial_quantity)
-           SELECT 'pad-' || lpad(i::text, 60, '0'), 'padding', 1000, 1000
+           SELECT 'pad-' || lpad(i::text, 60, '0'), 'padding', 100000, 100000
              FROM generate_series(1, 1000) i" >/dev/null
 
 sse_open normal_nginx
@@ -55,7 +56,7 @@ seq0=${seq0##*-}
 # for a client that does not read, before the daemon has to hold any.)
 PUMPS=0
 pump() {
-    stack_sql "UPDATE lastitem.items SET quantity = quantity + 1 WHERE id LIKE 'pad-%'" >/dev/null
+    stack_sql "UPDATE lastitem.items SET quantity = quantity - 1 WHERE id LIKE 'pad-%'" >/dev/null
     PUMPS=$((PUMPS + 1))
     [ "$(events_metric lastitem_events_clients_dropped_total "$DIRECT")" -ge 1 ] &&
         [ "$(events_metric lastitem_events_clients_dropped_total)" -ge 1 ]

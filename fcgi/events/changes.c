@@ -22,6 +22,7 @@ changes_on_notification(struct events *ev, const char *payload)
 	struct notify_event ne;
 	struct item it;
 	char data[ITEM_STATE_JSON_MAX + 1];
+	long long before;
 	int n;
 
 	ev->metrics.notifications++;
@@ -38,6 +39,8 @@ changes_on_notification(struct events *ev, const char *payload)
 		it.initial_quantity = ne.initial_quantity;
 		it.max_per_buyer = ne.max_per_buyer;
 		it.version = ne.version;
+		if (!item_state_quantity(&ev->items, it.id, &before))
+			before = -1;
 		if ((n = item_state_apply(&ev->items, &it)) <= 0) {
 			if (n == 0)
 				ev->metrics.notifications_stale++;
@@ -48,6 +51,11 @@ changes_on_notification(struct events *ev, const char *payload)
 		if ((n = item_state_item_json(&it, data, sizeof(data))) < 0)
 			return;     /* cannot happen: data holds the longest */
 		stream_publish(ev, "item", data, (size_t)n);
+		/* Sold out, or stock back: the news pages wait for, and what
+		 * the pools following the stream answer buyers from (a pool
+		 * that still thinks it sold out turns buyers away). */
+		if (it.quantity == 0 || it.quantity > before)
+			stream_urgent(ev);
 		return;
 	case NOTIFY_HOLD:
 		stream_publish(ev, "hold", ne.hold, strlen(ne.hold));
@@ -57,6 +65,7 @@ changes_on_notification(struct events *ev, const char *payload)
 		return;
 	case NOTIFY_RESET:
 		stream_publish(ev, "reset", "{}", 2);
+		stream_urgent(ev);
 		return;
 	}
 }

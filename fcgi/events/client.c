@@ -463,10 +463,12 @@ clients_broadcast(struct events *ev, enum audience to, const char *frame,
 			continue;
 		}
 		ev->metrics.frames_sent += frames;
-		/* The last streams written tell when nginx has read it all
-		 * (stream.c). One with bytes still queued here counts too:
-		 * when nginx falls behind, that is most of them. */
-		ev->tick_probe[ev->tick_probe_at++ % LI_ARRAY_LEN(ev->tick_probe)] = c;
+		/* Streams spread over the writes tell how far nginx has
+		 * read (stream.c): one every tick_stride, the newest in the
+		 * slot of the oldest. */
+		if (ev->tick_stride > 0 && ++ev->tick_written % ev->tick_stride == 0)
+			ev->tick_probe[ev->tick_written / ev->tick_stride %
+			    LI_ARRAY_LEN(ev->tick_probe)] = c;
 	}
 }
 

@@ -163,6 +163,7 @@ struct events {
 	size_t snapshot_len;
 	struct pending *pending;     /* this tick's events, oldest first */
 	size_t npending, pending_cap;
+	size_t pending_bytes;        /* their frames' bytes */
 	long long flush_due_ms;      /* when they must leave (npending > 0) */
 	long long last_flush_ms;     /* when the last tick left */
 	uint64_t sent_seq;           /* the last number sent or superseded */
@@ -176,8 +177,12 @@ struct events {
 	long long hold_until_ms;     /* in a rush, no tick before (stream.c) */
 	int tick_waited, tick_held;  /* the pending tick was due and waited for
 	                                nginx's read, or for the hold */
-	struct client *tick_probe[8];/* the last streams it was written to */
-	size_t tick_probe_at;
+	int tick_urgent;             /* the pending tick waits for nothing:
+	                                stream_urgent */
+	struct client *tick_probe[8];/* streams it was written to, spread over
+	                                its writes, the last one last */
+	size_t tick_written;         /* streams it was written to so far */
+	size_t tick_stride;          /* a probe every this many of them */
 
 	struct client *clients;      /* every connection */
 	struct client *dead;         /* closed in this batch, not yet freed */
@@ -207,6 +212,9 @@ void stream_flush(struct events *ev);
 int stream_flush_wait_ms(const struct events *ev);
 /* Sends the tick when it is due. */
 void stream_pump(struct events *ev);
+/* The tick pending sells an item out or brings stock back: it leaves at
+ * --flush, waiting for neither nginx nor a rush. */
+void stream_urgent(struct events *ev);
 void stream_snapshot_loaded(struct events *ev);
 int stream_send_start(struct events *ev, struct client *c,
     const char *last_event_id);

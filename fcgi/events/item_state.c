@@ -57,6 +57,18 @@ find(const struct item_state *s, const char *id, int *found)
 }
 
 int
+item_state_quantity(const struct item_state *s, const char *id,
+    long long *quantity)
+{
+	int found;
+	size_t i = find(s, id, &found);
+
+	if (found)
+		*quantity = s->items[i].quantity;
+	return found;
+}
+
+int
 item_state_apply(struct item_state *s, const struct item *it)
 {
 	int found;

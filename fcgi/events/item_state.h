@@ -40,6 +40,9 @@ void item_state_clear(struct item_state *s);
  * LI_ERROR when memory ran out.
  */
 int item_state_apply(struct item_state *s, const struct item *it);
+/* The quantity the state holds for id: 1 and *quantity, or 0 if unknown. */
+int item_state_quantity(const struct item_state *s, const char *id,
+    long long *quantity);
 
 /*
  * Renders {"items":[{"id","quantity","held","initial_quantity",

@@ -97,6 +97,13 @@ item_id_of(const char *data, size_t len, char *id, size_t size)
 /* How often the daemon looks whether nginx has read the last tick. */
 #define STREAM_READ_POLL_MS 2
 
+void
+stream_urgent(struct events *ev)
+{
+	if (ev->npending > 0)
+		ev->tick_urgent = 1;
+}
+
 /*
  * Numbers the event and holds it for the tick: --flush, or longer while
  * nginx has not read the last one or a rush holds it back (stream_pump);
@@ -178,18 +185,28 @@ stream_publish(struct events *ev, const char *name, const char *data, size_t len
 			}
 	}
 	ev->npending++;
-	if (ev->npending >= STREAM_TICK_MAX)
+	ev->pending_bytes += flen;
+	/* Sent early when full: a tick is one write per stream, and one past
+	 * half of --max-buffer would drop a stream that reads well but has
+	 * not yet taken the last one (the bytes a tick holds are counted as a
+	 * stream that follows every order gets them, the most). */
+	if (ev->npending >= STREAM_TICK_MAX ||
+	    ev->pending_bytes >= ev->cfg->max_buffer / 2)
 		stream_flush(ev);
 }
 
 /*
- * Whether nginx has read the last tick: most of the last streams it was
- * written to have nothing unread (SIOCOUTQ on a unix socket: the bytes its
- * reader has not taken yet). nginx reads its connections in the order
- * they became ready, so those are among the last it reads. A quarter may
- * lag: nginx reads a stream only as fast as its browser takes it. (Over
- * TCP the call counts bytes not yet acknowledged, which the peer's kernel
- * does at once: there the tick counts as read when written.)
+ * Whether nginx has read the last tick: most of the streams spread evenly
+ * over its writes (one every tick_stride) have nothing unread (SIOCOUTQ on a unix
+ * socket: the bytes its reader has not taken yet). nginx reads its
+ * connections in the order they became ready, so the probes read tell how
+ * far through the tick it is. Spread, not the last few: the last written
+ * are the oldest clients, which may be pools reading the daemon directly
+ * (lastitem-api --events) and keeping up whatever nginx does. A quarter
+ * may lag: such a pool, or a stream nginx reads only as fast as its
+ * browser, and the tick counts as read when three quarters of it are.
+ * (Over TCP the call counts bytes not yet acknowledged, which the peer's
+ * kernel does at once: there the tick counts as read when written.)
  */
 static int
 tick_read_by_proxy(const struct events *ev)
@@ -217,8 +234,8 @@ stream_flush_wait_ms(const struct events *ev)
 		return STREAM_READ_POLL_MS;
 	if (ev->npending == 0)
 		return -1;
-	due = ev->flush_due_ms > ev->hold_until_ms ? ev->flush_due_ms :
-	    ev->hold_until_ms;
+	due = ev->flush_due_ms > ev->hold_until_ms || ev->tick_urgent ?
+	    ev->flush_due_ms : ev->hold_until_ms;
 	left = due - monotonic_ms();
 	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
 }
@@ -242,6 +259,10 @@ stream_pump(struct events *ev)
 	long long now = monotonic_ms(), took, hold;
 	int due = ev->npending > 0 && now >= ev->flush_due_ms;
 
+	if (due && ev->tick_urgent) {       /* stream_urgent */
+		stream_flush(ev);
+		return;
+	}
 	if (!ev->tick_read) {
 		if (!tick_read_by_proxy(ev) &&
 		    now - ev->tick_sent_ms < STREAM_READ_WAIT_MS) {
@@ -405,6 +426,8 @@ stream_flush(struct events *ev)
 		return;
 	ev->last_flush_ms = monotonic_ms();
 	ev->tick_events = ev->npending;
+	ev->pending_bytes = 0;
+	ev->tick_urgent = 0;
 	ev->batch_len = ev->brief_len = 0;
 	for (k = 0; k < ev->npending; k++) {
 		struct pending *p = &ev->pending[k];
@@ -468,6 +491,8 @@ stream_flush(struct events *ev)
 		return;
 	}
 	memset(ev->tick_probe, 0, sizeof(ev->tick_probe));
+	ev->tick_written = 0;
+	ev->tick_stride = ev->nstreaming / LI_ARRAY_LEN(ev->tick_probe) + 1;
 	if (nall > 0)
 		clients_broadcast(ev, AUDIENCE_ORDERS, ev->batch, ev->batch_len, nall);
 	if (nbrief > 0)
