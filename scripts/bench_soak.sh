@@ -40,6 +40,9 @@
 # test/sse_fanout --stampede is the crowd and the buyers. The exit status
 # is 1 when anything failed (not for BELOW).
 #
+# The pool runs as `make run` runs it (SOAK_POOL_ARGS, default
+# "--strategy batched --events <the daemon's socket>").
+#
 # Needs: LI_SRCDIR, LI_BUILDDIR, PG_BINDIR, NGINX_BIN (from make), curl;
 # perf (linux-perf) for the system-call rows (else they say so);
 # libnginx-mod-nchan for the nchan phase.
@@ -214,7 +217,11 @@ nchan_down() {
 
 echo "bench_soak: starting PostgreSQL and the pool in $BENCH_DIR" >&2
 pg_up
-pool_start
+# The pool as `make run` starts it: batched, and following the event
+# daemon's stream (each phase's daemon; the pool reconnects to it), so that
+# sold-out answers need no database once the stream has said so.
+# shellcheck disable=SC2086
+pool_start ${SOAK_POOL_ARGS:---strategy batched --events $STACK_EVENTS_SOCK}
 
 # phase NAME STREAMS [lastitem-events options…]: one sale, with its own
 # daemon and nginx (and, for the phase named nchan, nchan and the bridge);
