@@ -227,7 +227,7 @@ pool_start ${SOAK_POOL_ARGS:---strategy batched --events $STACK_EVENTS_SOCK}
 # daemon and nginx (and, for the phase named nchan, nchan and the bridge);
 # its SOAK line in $OUT/NAME.line, its figures in $OUT/NAME.* .
 phase() {
-    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left i unasked0
+    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left i unasked0 pool_streams
     local streams_at fan_pids daemon_pids frames
     shift 2
     # shellcheck disable=SC2086
@@ -241,6 +241,10 @@ phase() {
     done
     sleep 1
     daemon_base=$(rss_kb "$EVENTS_PID")
+    # The pool's own streams (it follows the daemon): there before the
+    # pages come, and after they leave.
+    pool_streams=$(metric lastitem_events_clients)
+    pool_streams=${pool_streams:-0}
     streams_at=(--connect "127.0.0.1:$port")
     fan_pids=$(tree_pids "$NGINX_PID")
     daemon_pids=$EVENTS_PID
@@ -304,18 +308,18 @@ phase() {
     # Events the streams received, the snapshots before the sale left out.
     frames=$(echo "$line" | tr ' ' '\n' | awk -F= '$1 == "frames" { print $2 }')
     echo $(( ${frames:-0} - n )) >"$OUT/$name.frames"
-    # The pages have left: the daemon streams to no one, and its only
-    # connection is the metrics request asking; then it settles.
+    # The pages have left: the daemon streams to the pool alone, and its
+    # only other connection is the metrics request asking; then it settles.
     for _ in $(seq 1 600); do
         "$CURL" -s --max-time 10 "$STACK_METRICS_URL/api/events/metrics" >"$OUT/$name.left" || true
         left=$(awk '$1 == "lastitem_events_clients" { c = $2 } $1 == "lastitem_events_connections" { n = $2 }
-                    END { print c + 0 " streams, " n - 1 " other connections" }' "$OUT/$name.left")
-        [ "$left" = "0 streams, 0 other connections" ] && break
+                    END { print c + 0 " streams, " n - c - 1 " other connections" }' "$OUT/$name.left")
+        [ "$left" = "$pool_streams streams, 0 other connections" ] && break
         sleep 0.1
     done
     sleep 2
     daemon_after=$(rss_kb "$EVENTS_PID")
-    echo "$daemon_base $daemon_after $left" >"$OUT/$name.mem"
+    echo "$daemon_base $daemon_after $pool_streams $left" >"$OUT/$name.mem"
     "$CURL" -s "$STACK_METRICS_URL/api/events/metrics" >"$OUT/$name.metrics" || true
     # The database's own word.
     stack_sql "SELECT (SELECT count(*) FROM lastitem.orders WHERE item_id = '$ITEM'),
@@ -413,7 +417,7 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     done
     for p in $PHASES; do
         read -r db_orders db_left db_version db_inv <"$OUT/$p.db"
-        read -r base after left <"$OUT/$p.mem"
+        read -r base after pool left <"$OUT/$p.mem"
         n=$(field "$p" clients)
         check "$(cat "$OUT/$p.rc")" "$p: the client finished cleanly"
         check "$([ "$(field "$p" ready)" = "$n" ] && [ "$(field "$p" dropped)" = 0 ]; echo $?)" \
@@ -431,8 +435,8 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
         check "$([ "$(field "$p" orders_exact)" = "$(field "$p" orders_streams)" ] &&
                  [ "$(field "$p" summary_exact)" = "$(field "$p" summary_streams)" ]; echo $?)" \
             "$p: every order exactly once on the $(field "$p" orders_streams) streams of every order ($(field "$p" orders_exact)), counted on the $(field "$p" summary_streams) summary streams ($(field "$p" summary_exact))"
-        check "$([ "$left" = "0 streams, 0 other connections" ] && [ "$after" -le $((base + SOAK_SLACK_KB)) ]; echo $?)" \
-            "$p: the daemon's memory returned to its baseline: $after KiB after, $base before (+$((after - base)) KiB; allowed +$SOAK_SLACK_KB)"
+        check "$([ "$left" = "$pool streams, 0 other connections" ] && [ "$after" -le $((base + SOAK_SLACK_KB)) ]; echo $?)" \
+            "$p: the pages gone ($left left, the pool's $pool), the daemon's memory returned to its baseline: $after KiB after, $base before (+$((after - base)) KiB; allowed +$SOAK_SLACK_KB)"
     done
 } | tee "$OUT/report.txt"
 grep -q '^FAIL' "$OUT/report.txt" && exit 1
