@@ -106,11 +106,7 @@ test_cleanup() {
 # STACK_METRICS_URL where events_db_up reads the daemon's metrics (nginx's
 # metrics server, which make run puts on METRICS_PORT).
 run_test_setup() {
-    local need
-    for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb" "$@"; do
-        command -v "$need" >/dev/null 2>&1 || bail "$need is missing"
-    done
-    TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mktemp"
+    test_dir_make "$@"
     chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
     RUN_DIR=$TEST_DIR/run
     PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
@@ -119,12 +115,46 @@ run_test_setup() {
     STACK_METRICS_URL=http://127.0.0.1:$METRICS_PORT
 }
 
-# test_stack_up [lastitem-api options…]: everything a test needs.
-test_stack_up() {
-    for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb"; do
+# run_test_stop: stops scripts/run.sh (RUN_PID) and ends whatever of its
+# stack it left running (it should leave nothing), saying so.
+run_test_stop() {
+    local pid
+    if [ -n "${RUN_PID:-}" ]; then
+        kill -TERM "$RUN_PID" 2>/dev/null
+        wait "$RUN_PID" 2>/dev/null
+    fi
+    [ -n "$(pids_of_run)" ] || return 0
+    echo "# left running after run.sh stopped: $(pids_of_run | paste -sd' ')"
+    [ -f "$RUN_DIR/pg/data/postmaster.pid" ] && STACK_DIR=$RUN_DIR pg_stop immediate
+    for pid in $(pids_of_run); do kill -KILL "$pid" 2>/dev/null; done
+}
+
+# pids_of_run: every process whose command line names RUN_DIR, and their
+# children (nginx's workers and PostgreSQL's backends rename themselves).
+pids_of_run() {
+    local f pid
+    for f in /proc/[0-9]*/cmdline; do
+        pid=${f#/proc/}
+        pid=${pid%/cmdline}
+        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF "$RUN_DIR/" || continue
+        echo "$pid"
+        cat /proc/"$pid"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
+    done | sort -un
+}
+
+# test_dir_make [COMMAND…]: bails unless the commands a test runs are
+# here; TEST_DIR, a fresh directory of its own.
+test_dir_make() {
+    local need
+    for need in "$CURL" "$JQ" "$NGINX_BIN" "$PG_BINDIR/initdb" "$@"; do
         command -v "$need" >/dev/null 2>&1 || bail "$need is missing"
     done
     TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lastitem-$TEST_NAME.XXXXXX") || bail "mktemp"
+}
+
+# test_stack_up [lastitem-api options…]: everything a test needs.
+test_stack_up() {
+    test_dir_make
     trap test_cleanup EXIT
     trap 'exit 1' INT TERM
     # The tests check correctness, not durability: no fsync, so a 2-core

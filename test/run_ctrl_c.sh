@@ -15,18 +15,6 @@
 
 run_test_setup setsid
 
-# Every process whose command line names our run directory, and their
-# children (nginx's workers and PostgreSQL's backends rename themselves).
-pids_of_run() {
-    local f pid
-    for f in /proc/[0-9]*/cmdline; do
-        pid=${f#/proc/}
-        pid=${pid%/cmdline}
-        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF "$RUN_DIR/" || continue
-        echo "$pid"
-        cat /proc/"$pid"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
-    done | sort -un
-}
 alive() {  # alive PID…: those still running (a zombie is not)
     local pid
     for pid in "$@"; do
@@ -38,16 +26,8 @@ alive() {  # alive PID…: those still running (a zombie is not)
 none_alive() { [ -z "$(alive "$@")" ]; }
 
 cleanup() {
-    local rc=$? pid
-    if [ -n "${RUN_PID:-}" ]; then
-        kill -TERM "$RUN_PID" 2>/dev/null
-        wait "$RUN_PID" 2>/dev/null
-    fi
-    if [ -n "$(pids_of_run)" ]; then
-        echo "# left running: $(pids_of_run | paste -sd' ')"
-        [ -f "$RUN_DIR/pg/data/postmaster.pid" ] && STACK_DIR=$RUN_DIR pg_stop immediate
-        for pid in $(pids_of_run); do kill -KILL "$pid" 2>/dev/null; done
-    fi
+    local rc=$? f
+    run_test_stop
     if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
         rm -rf "$TEST_DIR"
     else

@@ -12,30 +12,9 @@
 run_test_setup
 RUN_LOG=$TEST_DIR/run.out
 
-# pids_of_run: every process still running whose command line names our run
-# directory (pool, daemon, nginx, PostgreSQL and its backends).
-pids_of_run() {
-    local f pid
-    for f in /proc/[0-9]*/cmdline; do
-        pid=${f#/proc/}
-        pid=${pid%/cmdline}
-        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF "$RUN_DIR/" && echo "$pid"
-    done
-}
-
 cleanup() {
-    local rc=$? pid
-    if [ -n "${RUN_PID:-}" ]; then
-        kill -TERM "$RUN_PID" 2>/dev/null
-        wait "$RUN_PID" 2>/dev/null
-    fi
-    # Whatever run.sh left behind (it should leave nothing) is ours to end.
-    leftover=$(pids_of_run)
-    if [ -n "$leftover" ]; then
-        echo "# left running after run.sh stopped: $(echo $leftover)"
-        [ -f "$RUN_DIR/pg/data/postmaster.pid" ] && STACK_DIR=$RUN_DIR pg_stop immediate
-        for pid in $(pids_of_run); do kill -KILL "$pid" 2>/dev/null; done
-    fi
+    local rc=$?
+    run_test_stop
     if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
         rm -rf "$TEST_DIR"
     else
