@@ -104,9 +104,12 @@ test_cleanup() {
 # starts scripts/run.sh, not a stack of its own): the commands it runs,
 # TEST_DIR, RUN_DIR for run.sh, free PORT and METRICS_PORT, BASE_URL, and
 # STACK_METRICS_URL where events_db_up reads the daemon's metrics (nginx's
-# metrics server, which make run puts on METRICS_PORT).
+# metrics server, which make run puts on METRICS_PORT); run_test_cleanup
+# at exit.
 run_test_setup() {
     test_dir_make "$@"
+    trap run_test_cleanup EXIT
+    trap 'exit 1' INT TERM
     chmod 755 "$TEST_DIR"      # PostgreSQL runs as another user, inside it
     RUN_DIR=$TEST_DIR/run
     PORT=$("$LI_BUILDDIR/test/freeport") || bail "freeport"
@@ -127,6 +130,23 @@ run_test_stop() {
     echo "# left running after run.sh stopped: $(pids_of_run | paste -sd' ')"
     [ -f "$RUN_DIR/pg/data/postmaster.pid" ] && STACK_DIR=$RUN_DIR pg_stop immediate
     for pid in $(pids_of_run); do kill -KILL "$pid" 2>/dev/null; done
+}
+
+# run_test_cleanup: at the exit of a test of make run, stops it; removes
+# TEST_DIR, or keeps it on a failure and shows run.sh's output (each
+# $TEST_DIR/run*.out).
+run_test_cleanup() {
+    local rc=$? f
+    run_test_stop
+    if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
+        rm -rf "$TEST_DIR"
+    else
+        echo "# kept $TEST_DIR for a look at its logs"
+        for f in "$TEST_DIR"/run*.out; do
+            [ -f "$f" ] && sed "s|^|#   ${f##*/}: |" "$f"
+        done
+    fi
+    return 0
 }
 
 # pids_of_run: every process whose command line names RUN_DIR, and their

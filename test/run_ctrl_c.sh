@@ -25,19 +25,6 @@ alive() {  # alive PID…: those still running (a zombie is not)
 }
 none_alive() { [ -z "$(alive "$@")" ]; }
 
-cleanup() {
-    local rc=$? f
-    run_test_stop
-    if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
-        rm -rf "$TEST_DIR"
-    else
-        echo "# kept $TEST_DIR for a look at its logs"
-        for f in "$TEST_DIR"/run-*.out; do sed "s|^|#   ${f##*/}: |" "$f"; done
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
 sells() {
     post_json /api/items/launch-hoodie/purchase '{"buyer":"ctrl-c"}' --max-time 5
     [ "$HTTP_STATUS" = 201 ]

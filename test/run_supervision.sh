@@ -12,18 +12,6 @@
 run_test_setup
 RUN_LOG=$TEST_DIR/run.out
 
-cleanup() {
-    local rc=$?
-    run_test_stop
-    if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
-        rm -rf "$TEST_DIR"
-    else
-        echo "# kept $TEST_DIR for a look at its logs"; sed 's/^/#   /' "$RUN_LOG"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
 # run.sh's children, by program: pid_of COMM.
 pid_of() {
     local pid

@@ -15,18 +15,6 @@ run_test_setup
 RUN_LOG=$TEST_DIR/run.out
 TOKEN="inherit-$RANDOM$RANDOM-$RANDOM$RANDOM"
 
-cleanup() {
-    local rc=$?
-    run_test_stop
-    if [ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]; then
-        rm -rf "$TEST_DIR"
-    else
-        echo "# kept $TEST_DIR for a look at its logs"; sed 's/^/#   /' "$RUN_LOG"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
 logged() { grep -qF "$1" "$RUN_LOG"; }
 sells() {
     post_json /api/items/launch-hoodie/purchase '{"buyer":"inherit"}' --max-time 5
