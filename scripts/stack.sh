@@ -343,23 +343,20 @@ pool_workers() {
     done
 }
 
-# The pid of the pool's expiry process (unless --expire-interval 0).
-pool_expiry_process() {
+# pool_child_named COMM: the pids of the pool's children named COMM.
+pool_child_named() {
     local pid
     for pid in $(pool_children); do
-        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = lastitem-expiry ] && echo "$pid"
+        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$1" ] && echo "$pid"
     done
     return 0
 }
 
+# The pid of the pool's expiry process (unless --expire-interval 0).
+pool_expiry_process() { pool_child_named lastitem-expiry; }
+
 # The pid of the pool's scrape worker (of --metrics-listen), if it has one.
-pool_scrape_worker() {
-    local pid
-    for pid in $(pool_children); do
-        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = lastitem-scrape ] && echo "$pid"
-    done
-    return 0
-}
+pool_scrape_worker() { pool_child_named lastitem-scrape; }
 
 # ------------------------------------------------------------- the event daemon
 
