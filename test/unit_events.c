@@ -539,24 +539,27 @@ test_item_state(void)
 	struct item_state s;
 	struct item it;
 	char id[16];
+	long long before;
 	int all_new = 1;
 
 	item_state_init(&s);
 	is_str(snapshot(&s), "{\"items\":[]}", "no items: an empty list");
 	it = item("b", 5, 3);
-	is_int(item_state_apply(&s, &it), 1, "a new item is applied");
+	is_int(item_state_apply(&s, &it, &before), 1, "a new item is applied");
+	is_int((int)before, -1, "… with no quantity before it");
 	it = item("a", 1, 1);
-	is_int(item_state_apply(&s, &it), 1, "another");
+	is_int(item_state_apply(&s, &it, NULL), 1, "another");
 	is_str(snapshot(&s),
 	    "{\"items\":[{\"id\":\"a\",\"quantity\":1,\"held\":2,\"initial_quantity\":50,\"max_per_buyer\":2,\"version\":1},"
 	    "{\"id\":\"b\",\"quantity\":5,\"held\":0,\"initial_quantity\":50,\"max_per_buyer\":null,\"version\":3}]}",
 	    "the snapshot lists them by id");
 	it = item("b", 4, 4);
-	is_int(item_state_apply(&s, &it), 1, "a newer version is applied");
+	is_int(item_state_apply(&s, &it, &before), 1, "a newer version is applied");
+	is_int((int)before, 5, "… and says the quantity before it");
 	it = item("b", 9, 2);
-	is_int(item_state_apply(&s, &it), 0, "an older version is dropped");
+	is_int(item_state_apply(&s, &it, NULL), 0, "an older version is dropped");
 	it = item("b", 9, 4);
-	is_int(item_state_apply(&s, &it), 0, "the same version is dropped");
+	is_int(item_state_apply(&s, &it, NULL), 0, "the same version is dropped");
 	is_str(snapshot(&s),
 	    "{\"items\":[{\"id\":\"a\",\"quantity\":1,\"held\":2,\"initial_quantity\":50,\"max_per_buyer\":2,\"version\":1},"
 	    "{\"id\":\"b\",\"quantity\":4,\"held\":0,\"initial_quantity\":50,\"max_per_buyer\":null,\"version\":4}]}",
@@ -566,7 +569,7 @@ test_item_state(void)
 	for (int k = 99; k >= 0; k--) {      /* past the first allocation */
 		snprintf(id, sizeof(id), "x%02d", k);
 		it = item(id, k, 1);
-		if (item_state_apply(&s, &it) != 1)
+		if (item_state_apply(&s, &it, NULL) != 1)
 			all_new = 0;
 	}
 	ok(all_new && s.count == 102, "a hundred more, in reverse order");
@@ -578,12 +581,12 @@ test_item_state(void)
 		ok(sorted, "kept sorted by id");
 	}
 	it = item("x42", 7, 2);
-	ok(item_state_apply(&s, &it) == 1 && s.items[2 + 42].quantity == 7,
+	ok(item_state_apply(&s, &it, NULL) == 1 && s.items[2 + 42].quantity == 7,
 	    "found by id among many");
 	item_state_clear(&s);
 	ok(s.count == 0 && s.loaded == 0, "clear empties it");
 	it = item("b", 9, 1);
-	is_int(item_state_apply(&s, &it), 1, "after a clear any version is new");
+	is_int(item_state_apply(&s, &it, NULL), 1, "after a clear any version is new");
 	item_state_free(&s);
 	ok(s.items == NULL && s.count == 0, "free releases it");
 }

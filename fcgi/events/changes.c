@@ -39,9 +39,7 @@ changes_on_notification(struct events *ev, const char *payload)
 		it.initial_quantity = ne.initial_quantity;
 		it.max_per_buyer = ne.max_per_buyer;
 		it.version = ne.version;
-		if (!item_state_quantity(&ev->items, it.id, &before))
-			before = -1;
-		if ((n = item_state_apply(&ev->items, &it)) <= 0) {
+		if ((n = item_state_apply(&ev->items, &it, &before)) <= 0) {
 			if (n == 0)
 				ev->metrics.notifications_stale++;
 			return;     /* older than what clients already have */
@@ -89,7 +87,7 @@ changes_load_snapshot(struct events *ev, const PGresult *res)
 		it.max_per_buyer = PQgetisnull(res, r, 4) ? -1 :
 		    atoll(PQgetvalue(res, r, 4));
 		it.version = atoll(PQgetvalue(res, r, 5));
-		if (item_state_apply(&ev->items, &it) < 0)
+		if (item_state_apply(&ev->items, &it, NULL) < 0)
 			return LI_ERROR;
 	}
 	ev->items.loaded = 1;

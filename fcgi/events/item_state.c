@@ -57,23 +57,14 @@ find(const struct item_state *s, const char *id, int *found)
 }
 
 int
-item_state_quantity(const struct item_state *s, const char *id,
-    long long *quantity)
-{
-	int found;
-	size_t i = find(s, id, &found);
-
-	if (found)
-		*quantity = s->items[i].quantity;
-	return found;
-}
-
-int
-item_state_apply(struct item_state *s, const struct item *it)
+item_state_apply(struct item_state *s, const struct item *it,
+    long long *before)
 {
 	int found;
 	size_t i = find(s, it->id, &found);
 
+	if (before != NULL)
+		*before = found ? s->items[i].quantity : -1;
 	if (found) {
 		if (it->version <= s->items[i].version)
 			return 0;

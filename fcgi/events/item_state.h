@@ -37,12 +37,11 @@ void item_state_clear(struct item_state *s);
 /*
  * Applies a change. Returns 1 when it was newer than what is known (and is
  * now the state), 0 when it was not (an older or equal version: dropped),
- * LI_ERROR when memory ran out.
+ * LI_ERROR when memory ran out. When before is not NULL, sets it to the
+ * item's quantity before the change, or -1 for an item not known yet.
  */
-int item_state_apply(struct item_state *s, const struct item *it);
-/* The quantity the state holds for id: 1 and *quantity, or 0 if unknown. */
-int item_state_quantity(const struct item_state *s, const char *id,
-    long long *quantity);
+int item_state_apply(struct item_state *s, const struct item *it,
+    long long *before);
 
 /*
  * Renders {"items":[{"id","quantity","held","initial_quantity",
