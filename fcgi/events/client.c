@@ -463,10 +463,11 @@ clients_broadcast(struct events *ev, enum audience to, const char *frame,
 			continue;
 		}
 		ev->metrics.frames_sent += frames;
-		/* Streams spread over the writes tell how far nginx has
-		 * read (stream.c): one every tick_stride, the newest in the
-		 * slot of the oldest. */
-		if (ev->tick_stride > 0 && ++ev->tick_written % ev->tick_stride == 0)
+		/* Streams spread over a tick's writes tell how far nginx has
+		 * read it (stream.c): one every tick_stride, the newest in the
+		 * slot of the oldest. Not a heartbeat's or a snapshot's. */
+		if (to != AUDIENCE_ALL && ev->tick_stride > 0 &&
+		    ++ev->tick_written % ev->tick_stride == 0)
 			ev->tick_probe[ev->tick_written / ev->tick_stride %
 			    LI_ARRAY_LEN(ev->tick_probe)] = c;
 	}

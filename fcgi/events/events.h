@@ -180,7 +180,7 @@ struct events {
 	int tick_urgent;             /* the pending tick waits for nothing:
 	                                stream_urgent */
 	struct client *tick_probe[8];/* streams it was written to, spread over
-	                                its writes, the last one last */
+	                                its writes (stream.c) */
 	size_t tick_written;         /* streams it was written to so far */
 	size_t tick_stride;          /* a probe every this many of them */
 
