@@ -135,6 +135,13 @@ cpu_snapshot() {
             }
             print ARGV[i], t
         }
+        # The whole machine: busy and all ticks of its cores.
+        getline line < "/proc/stat"
+        split(line, a, " ")
+        all = 0
+        for (k = 2; k <= 9; k++) all += a[k]
+        print "busy", all - a[5] - a[6]
+        print "all", all
     }' "${args[@]}" >"$1"
 }
 
@@ -269,6 +276,12 @@ phase() {
         kill -0 "$CLIENT_PID" 2>/dev/null || break
         sleep 0.05
     done
+    # The streams are open; the sale starts --hold-ms later, at GO.
+    for i in $(seq 1 100); do
+        grep -q '^GO' "$OUT/$name.out" 2>/dev/null && break
+        kill -0 "$CLIENT_PID" 2>/dev/null || break
+        sleep 0.02
+    done
     PARTS=("daemon=$daemon_pids" "nginx=$fan_pids" "pool=$(tree_pids "$POOL_PID")"
            "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")"
            "client=$(tree_pids "$CLIENT_PID")")
@@ -297,6 +310,8 @@ phase() {
              END { print t + 0, w + 0, h + 0 }' >"$OUT/$name.ticks" || echo "- - -" >"$OUT/$name.ticks"
     # % of one core per part over the sale and its delivery.
     awk -v hz="$(getconf CLK_TCK)" -v ns=$((T1 - T0)) 'NR == FNR { a[$1] = $2; next }
+        $1 == "busy" { busy = $2 - a[$1]; next }
+        $1 == "all" { if ($2 > a[$1]) printf "; the machine %d%% busy", busy * 100 / ($2 - a[$1]); next }
         { printf "%s%s %d%%", sep, $1, ($2 - a[$1]) / hz / (ns / 1e9) * 100; sep = ", " }' \
         "$OUT/$name.cpu0" "$OUT/$name.cpu1" >"$OUT/$name.cpu" 2>/dev/null || true
     perf_stop
@@ -371,14 +386,14 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     echo "sale:      $SOAK_PURCHASES purchases of $ITEM (stock $SOAK_STOCK) from $SOAK_BUYERS buyers, through nginx and the pool"
     echo "streams:   1 in $SOAK_FULL_EVERY follows every order, the rest ?orders=summary (as the page does)"
     echo
-    printf '%-8s %8s %9s %10s %6s %8s %14s %16s %16s %14s\n' phase streams "sale s" "purch./s" "lag s" frames \
+    printf '%-8s %8s %9s %7s %10s %6s %8s %14s %16s %16s %14s\n' phase streams "sale s" "sold s" "purch./s" "lag s" frames \
         "views at 0/v" "daemon sc/1000f" "nginx sc/1000f" "daemon RSS"
     for p in $PHASES; do
         read -r db_orders db_left db_version db_inv <"$OUT/$p.db"
         read -r base after _ <"$OUT/$p.mem"
         frames=$(cat "$OUT/$p.frames")
-        printf '%-8s %8s %9s %10s %6s %8s %14s %16s %16s %14s\n' "$p" "$(field "$p" ready)" \
-            "$(field "$p" stampede_s)" "$(rate "$p")" "$(field "$p" settle_s)" "$frames" \
+        printf '%-8s %8s %9s %7s %10s %6s %8s %14s %16s %16s %14s\n' "$p" "$(field "$p" ready)" \
+            "$(field "$p" stampede_s)" "$(field "$p" sold_s)" "$(rate "$p")" "$(field "$p" settle_s)" "$frames" \
             "$(field "$p" at_zero)/$(field "$p" at_max_version)" \
             "$(per_1000 "$(syscalls "$p.daemon")" "$frames")" \
             "$(per_1000 "$(syscalls "$p.nginx")" "$frames")" \
@@ -396,13 +411,15 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     done
     echo
     echo "sale s:        from the first purchase sent to the last answered; purch./s: purchases answered per second"
+    echo "sold s:        from the first purchase sent to the last 201 (the stock sold; the rest are sold-out answers)"
     echo "lag s:         from the last purchase answered to every stream showing quantity 0"
     echo "frames:        events the streams received from the purchases on"
     echo "views at 0/v:  streams whose newest view of the item is quantity 0 / is the database's final version"
     echo "sc/1000f:      system calls per 1,000 frames, from the purchases to the last stream's last event (perf stat${PERF:+}$([ -n "$PERF" ] || echo ': perf missing, not measured'))"
     echo "daemon RSS:    with the streams open, after the sale"
     echo "cpu:           % of one core each part used from the purchases to the last stream's last event (the client"
-    echo "               is the streams' reader and the buyers, on the same $(nproc) cores)"
+    echo "               is the streams' reader and the buyers, on the same $(nproc) cores); the machine: % of all its"
+    echo "               cores busy over the same time, whoever used them"
     echo "streams:       the daemon as shipped: ticks 50 ms apart, and in a rush until nginx read the last and that took a third of the time"
     echo "nowait:        the daemon at --fanout-share 0: ticks 50 ms apart whatever the audience (before a rush waited for nginx)"
     echo "noticks:       the daemon at --flush 0 --fanout-share 0: one write per stream per turn of its loop (before ticks)"
