@@ -108,6 +108,24 @@ SSE_BASE=$DIRECT sse_open summary -G -d 'x=1&orders=summary&y'
 wait_until 20 sse_has summary snapshot
 ok $? "orders=summary among other parameters streams"
 sse_close summary
+# Through nginx a page's stream has a location of its own (a smaller
+# buffer: nginx/lastitem.conf.in), which is not a path anyone can ask for.
+sse_open page_nginx -G -d 'x=1&orders=summary'
+sse_open all_nginx
+wait_until 20 sse_has page_nginx snapshot && wait_until 20 sse_has all_nginx snapshot
+ok $? "through nginx, a page's stream and a stream of every order open"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d '{}' "$BASE_URL/api/items/launch-hoodie/purchase")
+is "$code" 201 "a purchase while they are open"
+wait_until 20 sse_has page_nginx orders && wait_until 20 sse_has all_nginx order
+ok $? "the page's stream gets it as orders, the other as an order"
+is "$(sse_count page_nginx order) $(sse_count all_nginx orders)" "0 0" "and neither the other kind"
+sse_close page_nginx
+sse_close all_nginx
+curl -s -o "$TEST_DIR/page_events.json" -w '%{http_code}' "$BASE_URL/_page_events" \
+    >"$TEST_DIR/page_events.code"
+is "$(cat "$TEST_DIR/page_events.code") $(jq -r .code "$TEST_DIR/page_events.json")" \
+    "404 not_found" "the page's location is internal: 404 asked for by name"
 raw query 'GET /api/events/metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n'
 is "$(status_of query)" 200 "a query string does not change the path (metrics answer 200)"
 
