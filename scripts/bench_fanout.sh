@@ -4,11 +4,12 @@
 # same fan-out.
 #
 # For each N in $FANOUT_SIZES (1000 and 10000), on one private cluster:
-#   lastitem  N EventSource streams of /api/events through nginx and
-#             lastitem-events; then $FANOUT_EVENTS purchases of one item,
-#             $FANOUT_INTERVAL_MS apart, each a POST through nginx and the
-#             pool. Every purchase is two events (item, order) on every
-#             stream.
+#   lastitem  N EventSource streams of /api/events?orders=summary (the
+#             page's stream: what the people watching a sale open) through
+#             nginx and lastitem-events; then $FANOUT_EVENTS purchases of
+#             one item, $FANOUT_INTERVAL_MS apart, each a POST through nginx
+#             and the pool. Every purchase is two events (item, and orders
+#             naming it) on every stream.
 #   nchan     the same N streams from nginx's nchan module
 #             (test/bench/nchan.conf.in), the same number of messages
 #             published, one per purchase, by a POST to its publisher.
@@ -239,7 +240,7 @@ phase_lastitem() {
     wait_quiet
     echo "bench_fanout: lastitem, $n streams (round $r)" >&2
     run_client "$OUT/lastitem-$n.$r" --label "lastitem-$n" --mode lastitem \
-        --connect "127.0.0.1:$PORT" -n "$n" --src-base "$SRC" --src-count 4 \
+        --connect "127.0.0.1:$PORT" --path "/api/events?orders=summary" -n "$n" --src-base "$SRC" --src-count 4 \
         --trigger "/api/items/$ITEM/purchase" \
         --mem "nginx=$(nginx_pids "$NGINX_PID")" --mem "daemon=$EVENTS_PID" \
         --mem "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")" \
@@ -397,7 +398,7 @@ LIMITS=$(for n in $FANOUT_SIZES; do for s in lastitem nchan; do
     echo "p50 p99 max: ms from the trigger's answer (lastitem: the purchase's 201; nchan: the publisher's answer) to the event's arrival, over every (stream, event) pair"
     echo "sent:        ms from the trigger's request leaving the client (lastitem: includes the purchase itself)"
     echo "spread:      ms from the first stream getting an event to each other stream getting it (the fan-out alone)"
-    echo "missed:      streams that lacked any event (lastitem: its item or its order event) or never opened, of all"
+    echo "missed:      streams that lacked any event (lastitem: its item event, or its order in an orders event) or never opened, of all"
     echo "triggers:    purchases answered 201 (nchan: publishes answered 201 or 202), of all"
     echo "KiB/stream:  RSS growth with every stream open over RSS before any, per stream: nginx (all its processes) + daemon for lastitem, nginx for nchan; kernel socket buffers not included"
     echo "cpu:         % of one core each part used from the first trigger to the last arrival, and ms of CPU per trigger"
