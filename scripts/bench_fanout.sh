@@ -24,8 +24,9 @@
 #   FANOUT_EVENTS       purchases, and messages, per phase (20)
 #   FANOUT_INTERVAL_MS  between them (200)
 #   FANOUT_PROCS        client processes (2: one per core)
-#   FANOUT_ROUNDS       times each row is measured; the table shows the one
-#                       that ran beside the least other work (2)
+#   FANOUT_ROUNDS       times each row is measured; the table shows the
+#                       median of each time and of the memory over them,
+#                       the CPU of the round beside the least other work (3)
 #   FANOUT_EVENTS_ARGS  extra lastitem-events options
 #   FANOUT_KEEP=1       keep the run directory (logs) even on success
 #   FANOUT_STRICT=1     exit 1 when a goal is missed, too
@@ -46,7 +47,7 @@ set -euo pipefail
 : "${FANOUT_EVENTS:=20}"
 : "${FANOUT_INTERVAL_MS:=200}"
 : "${FANOUT_PROCS:=2}"
-: "${FANOUT_ROUNDS:=2}"
+: "${FANOUT_ROUNDS:=3}"
 : "${FANOUT_EVENTS_ARGS:=}"
 : "${FANOUT_KEEP:=}"
 : "${FANOUT_STRICT:=}"
@@ -269,9 +270,38 @@ phase_nchan() {
     SRC=$((SRC + 4))
 }
 
-# Each row is measured $FANOUT_ROUNDS times, lastitem and nchan in turn;
-# the table keeps, for each row, the round that ran beside the least other
-# work. Each phase has its own source addresses: 127.0.0.SRC …
+# median_line LINE_FILE ROUND_FILE…: LINE_FILE's FANOUT line, each time
+# replaced by its median over the rounds, and each memory growth (with the
+# streams open, over before) too.
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+median_line() {
+    local line f m r
+    line=$(cat "$1")
+    shift
+    for f in p50_us p99_us max_us sent_p50_us sent_p99_us spread_p99_us spread_max_us; do
+        case " $line" in *" $f="*) ;; *) continue ;; esac
+        m=$(for r in "$@"; do field "$f" "$(cat "$r")"; done | median)
+        line=$(echo "$line" | sed "s/\( $f=\)[^ ]*/\1$m/")
+    done
+    for f in nginx daemon; do
+        case " $line" in *" ${f}_rss_kb="*) ;; *) continue ;; esac
+        m=$(for r in "$@"; do
+                echo $(( $(field "${f}_rss_kb" "$(cat "$r")") - $(field "${f}_rss_base_kb" "$(cat "$r")") ))
+            done | median)
+        line=$(echo "$line" | sed "s/\( ${f}_rss_kb=\)[^ ]*/\1$(( $(field "${f}_rss_base_kb" "$line") + m ))/")
+    done
+    echo "$line"
+}
+
+# Each row is measured $FANOUT_ROUNDS times, lastitem and nchan in turn.
+# The table shows, for each row, the median over its rounds of each time
+# and memory figure: at 10,000 streams on two cores a round's p99 moves by
+# a third from one to the next, nchan's as much as lastitem's, and one
+# round alone would decide a target by chance. Its CPU is the round's that
+# ran beside the least other work. Each phase has its own source addresses:
+# 127.0.0.SRC …
 SRC=2
 for r in $(seq 1 "$FANOUT_ROUNDS"); do
     for n in $FANOUT_SIZES; do
@@ -283,7 +313,8 @@ for n in $FANOUT_SIZES; do
     for s in lastitem nchan; do
         best=$(for r in $(seq 1 "$FANOUT_ROUNDS"); do
             echo "$(other_of "$OUT/$s-$n.$r") $r"; done | sort -n | head -1 | cut -d' ' -f2)
-        cp "$OUT/$s-$n.$best" "$OUT/$s-$n"
+        median_line "$OUT/$s-$n.$best" $(for r in $(seq 1 "$FANOUT_ROUNDS"); do
+            echo "$OUT/$s-$n.$r"; done) >"$OUT/$s-$n"
         cp "$OUT/$s-$n.$best.limits" "$OUT/$s-$n.limits"
         # A round that missed events fails the run, kept or not.
         for r in $(seq 1 "$FANOUT_ROUNDS"); do
@@ -403,7 +434,8 @@ LIMITS=$(for n in $FANOUT_SIZES; do for s in lastitem nchan; do
     echo "KiB/stream:  RSS growth with every stream open over RSS before any, per stream: nginx (all its processes) + daemon for lastitem, nginx for nchan; kernel socket buffers not included"
     echo "cpu:         % of one core each part used from the first trigger to the last arrival, and ms of CPU per trigger"
     echo "             (pool = lastitem-api, pg = PostgreSQL; other = the rest of the machine, ! from ${NOISY}%: that row"
-    echo "             measured its neighbours too; each row is the quietest of $FANOUT_ROUNDS rounds)"
+    echo "             measured its neighbours too; the round beside the least other work, of $FANOUT_ROUNDS;
+             every time and memory figure above is the median of the $FANOUT_ROUNDS rounds)"
     echo "$CPU"
     echo "limits:      error.log lines about worker_connections or descriptors: $LIMITS"
     echo
