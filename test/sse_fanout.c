@@ -69,8 +69,10 @@
 #define FAN_MAX_PROCS   16
 #define FAN_MAX_MEM     4
 #define FAN_MAX_PIDS    32
-#define FAN_LINE_MAX    192     /* longer lines are cut: only prefixes matter */
-#define FAN_DATA_MAX    160
+/* Longer lines are cut. An `orders` event names up to 5 orders, each of
+ * whose id counts (make bench-fanout): 2 KiB holds them with room. */
+#define FAN_LINE_MAX    2048
+#define FAN_DATA_MAX    2048
 #define FAN_NAME_MAX    16
 
 enum fan_mode { MODE_LASTITEM, MODE_NCHAN };
