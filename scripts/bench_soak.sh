@@ -210,8 +210,11 @@ nchan_up() {
     for i in $(seq 1 100); do
         sleep 0.05
         now=$(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null)
+        # nchan's answer, not the old workers' (lastitem's 404 problem):
+        # a publish that reached an old one would be lost.
         [ "$now" != "$old" ] && [ "$(echo "$now" | wc -w)" -ge "$(echo "$old" | wc -w)" ] &&
-            "$CURL" -s -o /dev/null "http://127.0.0.1:$port/pub/full" && break
+            [[ "$("$CURL" -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$port/pub/full")" != application/problem+json* ]] &&
+            break
     done
     nginx_note_workers
     "$BRIDGE" "$STACK_EVENTS_SOCK" "127.0.0.1:$port" 2>>"$BENCH_DIR/bridge.log" &
@@ -381,9 +384,18 @@ if [[ " $SOAK_PHASES " == *" nchan "* ]] && [ -f "$NCHAN_MODULE" ] && [ -x "$BRI
 fi
 ELAPSED=$(( $(date +%s) - START ))
 
-FAILED=
-check() {  # check CONDITION-STATUS TEXT
-    if [ "$1" = 0 ]; then echo "PASS  $2"; else echo "FAIL  $2"; FAILED=1; fi
+# check CONDITION-STATUS TEXT: a FAIL fails the run, but in the nchan
+# phase: that is the other design's prototype on Debian's nchan, whose
+# worker has died of a segmentation fault under this sale (doc/benchmarks.md),
+# and lastitem's bench does not fail for it.
+check() {
+    if [ "$1" = 0 ]; then
+        echo "PASS  $2"
+    elif [[ $2 == nchan:* ]]; then
+        echo "FAIL  $2 (the nchan prototype: not counted in the exit status)"
+    else
+        echo "FAIL  $2"
+    fi
 }
 field() {  # field PHASE KEY
     tr ' ' '\n' <"$OUT/$1.line" | awk -F= -v k="$2" '$1 == k { print $2; exit }'
@@ -484,5 +496,6 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
             "$p: the pages gone ($left left, the pool's $pool), the daemon's memory returned to its baseline: $after KiB after, $base before (+$((after - base)) KiB; allowed +$SOAK_SLACK_KB)"
     done
 } | tee "$OUT/report.txt"
-grep -q '^FAIL' "$OUT/report.txt" && exit 1
+# The verdict from the report (it is written in a pipe, a subshell).
+grep '^FAIL' "$OUT/report.txt" | grep -qv 'not counted in the exit status' && exit 1
 exit 0

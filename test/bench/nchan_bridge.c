@@ -137,8 +137,18 @@ leg_read(struct leg *l)
 	 * subscriber with the newest, which must stay the snapshot. */
 	if ((size_t)(end - l->buf) == 8 && memcmp(l->buf, ": ping\n\n", 8) == 0)
 		;
-	else if (publish(l->publish, l->buf, (size_t)(end - l->buf)) != 0)
-		fprintf(stderr, "nchan_bridge: a publish to %s failed\n", l->publish);
+	else {
+		/* Tried again a while: nginx may be between configurations
+		 * (bench_soak.sh adds nchan with a reload), and a message lost
+		 * here is lost to every subscriber. */
+		int tries = 0;
+
+		while (publish(l->publish, l->buf, (size_t)(end - l->buf)) != 0 &&
+		    ++tries < 40)
+			usleep(50000);
+		if (tries == 40)
+			fprintf(stderr, "nchan_bridge: a publish to %s failed\n", l->publish);
+	}
 	memmove(l->buf, end, l->len - (size_t)(end - l->buf));
 	l->len -= (size_t)(end - l->buf);
 	return 0;
