@@ -121,6 +121,23 @@ for seller in $CLUSTER_APPS; do
         ok $? "reaches the stream held on $watcher (order $order)"
     done
 done
+# Through the front: a page's stream and a stream of every order (each
+# kind in a location of its own there, nginx/cluster-front.conf.in).
+SSE_BASE=$CLUSTER_URL sse_open front_page -G -d orders=summary
+SSE_BASE=$CLUSTER_URL sse_open front_all
+wait_until 20 sse_has front_page snapshot && wait_until 20 sse_has front_all snapshot
+ok $? "through the front, a page's stream and a stream of every order open"
+BASE_URL=$CLUSTER_URL post_json /api/items/cluster-fan/purchase '{"buyer":"fan-front","quantity":1}'
+is "$HTTP_STATUS" 201 "a sale through the front"
+order=$(body_json .order.id)
+wait_until 10 sse_has_order front_all "$order"
+ok $? "reaches the front's stream of every order as an order (order $order)"
+wait_until 10 sse_has front_page orders
+ok $? "and the front's page stream as orders"
+is "$(sse_count front_page order) $(sse_count front_all orders)" "0 0" "neither gets the other kind"
+sse_close front_page
+sse_close front_all
+
 for host in $CLUSTER_APPS; do
     for pid in $(cluster_app_pids "$host"); do
         kill -0 "$pid" 2>/dev/null || { ok 1 "$host: process $pid is gone"; continue 2; }
