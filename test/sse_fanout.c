@@ -1252,19 +1252,19 @@ main(int argc, char **argv)
 		printf("SOAK label=%s clients=%d ready=%d failed=%d dropped=%d "
 		    "purchases=%d created=%d sold_out=%d other=%d unanswered=%d "
 		    "at_zero=%d not_zero=%d stampede_s=%.1f sold_s=%.2f "
-		    "settle_s=%.1f "
-		    "max_version=%lld at_max_version=%d orders_streams=%d "
-		    "orders_exact=%d summary_streams=%d summary_exact=%d "
-		    "frames=%lld",
+		    "settle_s=%.1f max_version=%lld at_max_version=%d "
+		    "orders_streams=%d orders_exact=%d summary_streams=%d "
+		    "summary_exact=%d frames=%lld",
 		    cfg.label, cfg.nclients, ready,
 		    count_state(&sh, ST_FAILED) + count_state(&sh, ST_NEW),
 		    count_state(&sh, ST_DROPPED), cfg.stampede,
 		    sh.soak[SOAK_201], sh.soak[SOAK_409], sh.soak[SOAK_OTHER],
 		    sh.soak[SOAK_NONE], ready - not_zero, not_zero, deliver_s,
-		    sh.soak[SOAK_SOLD_MS] / 1000.0, connect_s, (long long)soak_result.max_version,
-		    soak_result.at_max_version, soak_result.orders_streams,
-		    soak_result.orders_exact, soak_result.summary_streams,
-		    soak_result.summary_exact, soak_result.frames);
+		    sh.soak[SOAK_SOLD_MS] / 1000.0, connect_s,
+		    (long long)soak_result.max_version, soak_result.at_max_version,
+		    soak_result.orders_streams, soak_result.orders_exact,
+		    soak_result.summary_streams, soak_result.summary_exact,
+		    soak_result.frames);
 		for (int m = 0; m < cfg.nmem; m++)
 			printf(" %s_rss_base_kb=%ld %s_rss_kb=%ld", cfg.mem[m].name,
 			    cfg.mem[m].rss_base, cfg.mem[m].name, cfg.mem[m].rss);
