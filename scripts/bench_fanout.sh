@@ -241,7 +241,8 @@ phase_lastitem() {
     wait_quiet
     echo "bench_fanout: lastitem, $n streams (round $r)" >&2
     run_client "$OUT/lastitem-$n.$r" --label "lastitem-$n" --mode lastitem \
-        --connect "127.0.0.1:$PORT" --path "/api/events?orders=summary" -n "$n" --src-base "$SRC" --src-count 4 \
+        --connect "127.0.0.1:$PORT" --path "/api/events?orders=summary" \
+        -n "$n" --src-base "$SRC" --src-count 4 \
         --trigger "/api/items/$ITEM/purchase" \
         --mem "nginx=$(nginx_pids "$NGINX_PID")" --mem "daemon=$EVENTS_PID" \
         --mem "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")" \
@@ -273,9 +274,6 @@ phase_nchan() {
 # median_line LINE_FILE ROUND_FILE…: LINE_FILE's FANOUT line, each time
 # replaced by its median over the rounds, and each memory growth (with the
 # streams open, over before) too.
-median() {
-    sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
 median_line() {
     local line f m r
     line=$(cat "$1")
@@ -434,8 +432,8 @@ LIMITS=$(for n in $FANOUT_SIZES; do for s in lastitem nchan; do
     echo "KiB/stream:  RSS growth with every stream open over RSS before any, per stream: nginx (all its processes) + daemon for lastitem, nginx for nchan; kernel socket buffers not included"
     echo "cpu:         % of one core each part used from the first trigger to the last arrival, and ms of CPU per trigger"
     echo "             (pool = lastitem-api, pg = PostgreSQL; other = the rest of the machine, ! from ${NOISY}%: that row"
-    echo "             measured its neighbours too; the round beside the least other work, of $FANOUT_ROUNDS;
-             every time and memory figure above is the median of the $FANOUT_ROUNDS rounds)"
+    echo "             measured its neighbours too; the round beside the least other work, of $FANOUT_ROUNDS;"
+    echo "             every time and memory figure above is the median of the $FANOUT_ROUNDS rounds)"
     echo "$CPU"
     echo "limits:      error.log lines about worker_connections or descriptors: $LIMITS"
     echo

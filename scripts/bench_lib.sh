@@ -46,6 +46,12 @@ bench_begin() {
     stack_init "$BENCH_DIR"
 }
 
+# median: the median of the numbers on standard input, one a line (of an
+# even count, the mean of the middle two, whole).
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
 # bench_stop_pid PID: stop and reap one of the benchmark's own processes.
 bench_stop_pid() {
     [ -n "$1" ] || return 0

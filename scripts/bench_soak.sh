@@ -241,11 +241,22 @@ pg_up
 # shellcheck disable=SC2086
 pool_start ${SOAK_POOL_ARGS:---strategy batched --events $STACK_EVENTS_SOCK}
 
+# client_said WORD FILE TRIES PAUSE: waits until the client wrote a line
+# starting with WORD to FILE, or has ended, looking TRIES times.
+client_said() {
+    local i
+    for i in $(seq 1 "$3"); do
+        grep -q "^$1" "$2" 2>/dev/null && return 0
+        kill -0 "$CLIENT_PID" 2>/dev/null || return 0
+        sleep "$4"
+    done
+}
+
 # phase NAME STREAMS [lastitem-events options…]: one sale, with its own
 # daemon and nginx (and, for the phase named nchan, nchan and the bridge);
 # its SOAK line in $OUT/NAME.line, its figures in $OUT/NAME.* .
 phase() {
-    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left i unasked0 pool_streams
+    local name=$1 n=$2 port rc=0 line daemon_base daemon_after left unasked0 pool_streams
     local streams_at fan_pids daemon_pids frames
     shift 2
     # shellcheck disable=SC2086
@@ -282,17 +293,9 @@ phase() {
         --hold-ms 1500 --mem "daemon=$daemon_pids" --mem "nginx=$fan_pids" \
         >"$OUT/$name.out" 2>"$OUT/$name.client.log" &
     CLIENT_PID=$!
-    for i in $(seq 1 3600); do
-        grep -q '^READY' "$OUT/$name.out" 2>/dev/null && break
-        kill -0 "$CLIENT_PID" 2>/dev/null || break
-        sleep 0.05
-    done
+    client_said READY "$OUT/$name.out" 3600 0.05
     # The streams are open; the sale starts --hold-ms later, at GO.
-    for i in $(seq 1 100); do
-        grep -q '^GO' "$OUT/$name.out" 2>/dev/null && break
-        kill -0 "$CLIENT_PID" 2>/dev/null || break
-        sleep 0.02
-    done
+    client_said GO "$OUT/$name.out" 100 0.02
     PARTS=("daemon=$daemon_pids" "nginx=$fan_pids" "pool=$(tree_pids "$POOL_PID")"
            "pg=$(tree_pids "$(head -1 "$STACK_DIR/pg/data/postmaster.pid")")"
            "client=$(tree_pids "$CLIENT_PID")")
@@ -403,15 +406,17 @@ field() {  # field PHASE KEY
 rate() {  # purchases answered per second
     awk -v p="$SOAK_PURCHASES" -v s="$(field "$1" stampede_s)" 'BEGIN { printf "%.0f", (s > 0 ? p / s : 0) }'
 }
+ratio() {  # ratio A B: A / B to two places (0 when B is 0)
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
+}
 # median_rate PREFIX: the median rate of the rounds PREFIX1, PREFIX2, …
 median_rate() {
     local r
-    for r in $(seq 1 "$SOAK_ROUNDS"); do rate "$1$r"; echo; done |
-        sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+    for r in $(seq 1 "$SOAK_ROUNDS"); do rate "$1$r"; echo; done | median
 }
 NONE_RATE=$(median_rate none)
 STREAMS_RATE=$(median_rate streams)
-RATIO=$(awk -v a="$STREAMS_RATE" -v b="$NONE_RATE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+RATIO=$(ratio "$STREAMS_RATE" "$NONE_RATE")
 V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "PASS " : "BELOW" }')
 
 {
@@ -466,11 +471,11 @@ V_RATIO=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r + 0 >= t) ? "
     echo "target: the sale with $SOAK_CLIENTS streams at >= $TARGET_RATIO x the rate with none:"
     echo "$V_RATIO  $STREAMS_RATE / $NONE_RATE purchases/s = $RATIO (medians of $SOAK_ROUNDS rounds; each round: $(
         for r in $(seq 1 "$SOAK_ROUNDS"); do
-            awk -v a="$(rate "streams$r")" -v b="$(rate "none$r")" 'BEGIN { printf "%.2f ", (b > 0 ? a / b : 0) }'
-        done | sed 's/ $//'))"
+            ratio "$(rate "streams$r")" "$(rate "none$r")"; echo
+        done | paste -sd' '))"
     for p in $PHASES; do
         case $p in none*|streams*) continue ;; esac
-        echo "        ($p: $(rate "$p") / $NONE_RATE = $(awk -v a="$(rate "$p")" -v b="$NONE_RATE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))"
+        echo "        ($p: $(rate "$p") / $NONE_RATE = $(ratio "$(rate "$p")" "$NONE_RATE"))"
     done
     for p in $PHASES; do
         read -r db_orders db_left db_version db_inv <"$OUT/$p.db"

@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 #define BRIDGE_BUF (1 << 22)
+/* Tries of a publish, 50 ms apart, before it counts as lost. */
+#define BRIDGE_PUBLISH_TRIES 40
 
 struct leg {
 	const char *request;     /* to the daemon */
@@ -144,9 +146,9 @@ leg_read(struct leg *l)
 		int tries = 0;
 
 		while (publish(l->publish, l->buf, (size_t)(end - l->buf)) != 0 &&
-		    ++tries < 40)
+		    ++tries < BRIDGE_PUBLISH_TRIES)
 			usleep(50000);
-		if (tries == 40)
+		if (tries == BRIDGE_PUBLISH_TRIES)
 			fprintf(stderr, "nchan_bridge: a publish to %s failed\n", l->publish);
 	}
 	memmove(l->buf, end, l->len - (size_t)(end - l->buf));
